@@ -1,0 +1,46 @@
+# mote: plain GNU make, out-of-tree build in $(BUILD).
+BUILD ?= build
+PREFIX ?= /usr/local
+CC ?= cc
+V ?=
+Q := $(if $(V),,@)
+
+WARNINGS := -Wall -Wextra -Werror -Wformat=2 -Wformat-security -Wmissing-prototypes \
+	-Wstrict-prototypes -Wold-style-definition -Wmissing-declarations -Wshadow \
+	-Wpointer-arith -Wcast-align -Wwrite-strings -Wundef -Wvla -Wredundant-decls \
+	-Wnested-externs -Wimplicit-fallthrough -Wnull-dereference -Wdouble-promotion \
+	-Wstrict-aliasing=2 -Wunused -Wuninitialized -Winit-self -Wlogical-op \
+	-Wduplicated-cond -Wduplicated-branches -Wjump-misses-init
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 $(WARNINGS) -D_GNU_SOURCE -MMD -MP
+LDLIBS += -lpthread
+
+SRCS := $(wildcard src/*.c src/x86/*.c src/boot/*.c src/hw/*.c)
+OBJS := $(SRCS:%.c=$(BUILD)/%.o)
+MOTE := $(BUILD)/mote
+
+.PHONY: all install clean check unit integration run shell guest deps bench format
+all: $(MOTE)
+
+$(MOTE): $(OBJS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+install: $(MOTE)
+	install -D -m 0755 $(MOTE) $(DESTDIR)$(PREFIX)/bin/mote
+
+clean:
+	rm -rf $(BUILD)
+
+format:
+	clang-format -i $(SRCS) $(wildcard src/*.h src/*/*.h tests/unit/*.c guest/*.c)
+
+include mk/guest.mk
+include mk/tests.mk
+
+-include $(OBJS:.o=.d)

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: MIT
+/* The guest kit's init: proves the guest reached userspace, then reboots.
+ *
+ * It mounts /proc, prints the marker line the tests look for, the kernel's
+ * uname, the guest's memory and how long the kernel took to reach init, and
+ * reboots (mote exits 0 on a guest reboot). Kernel command-line words after
+ * "--" reach it as arguments: "exit=N" makes it panic instead of rebooting
+ * when N is not 0, so a test can see a failing guest. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/sysinfo.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#define MARKER "MOTE-GUEST-INIT-OK"
+
+static double uptime(void)
+{
+	FILE *f = fopen("/proc/uptime", "r");
+	double up = -1.0;
+
+	if (f) {
+		if (fscanf(f, "%lf", &up) != 1)
+			up = -1.0;
+		fclose(f);
+	}
+	return up;
+}
+
+int main(int argc, char **argv)
+{
+	struct utsname u;
+	struct sysinfo si;
+
+	mount("proc", "/proc", "proc", 0, NULL);
+	printf("%s\n", MARKER);
+	if (uname(&u) == 0)
+		printf("uname: %s %s %s %s\n", u.sysname, u.release, u.version, u.machine);
+	if (sysinfo(&si) == 0)
+		printf("memory: %lu KiB total, %lu KiB free\n",
+		       (unsigned long)(si.totalram * si.mem_unit / 1024),
+		       (unsigned long)(si.freeram * si.mem_unit / 1024));
+	printf("boot: kernel reached init after %.3f s (guest clock)\n", uptime());
+	for (int i = 1; i < argc; i++)
+		if (!strncmp(argv[i], "exit=", 5) && atoi(argv[i] + 5) != 0) {
+			printf("init: asked to fail with %s\n", argv[i]);
+			fflush(stdout);
+			return 1; /* init exits: the kernel panics */
+		}
+	fflush(stdout);
+	sync();
+	reboot(RB_AUTOBOOT);
+	return 1;
+}

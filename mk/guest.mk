@@ -1,0 +1,29 @@
+# The guest kit: kernel (cached by config hash), init, initramfs images.
+GUEST := $(BUILD)/guest
+GUEST_CFLAGS := -std=gnu11 -O2 -Wall -Wextra -Werror
+
+guest: $(GUEST)/vmlinux $(GUEST)/initrd.cpio $(GUEST)/shell.cpio
+
+# The kernel script is cheap when the cache holds the build.
+$(GUEST)/vmlinux $(GUEST)/bzImage: guest/kernel.config guest/build-kernel.sh $(wildcard guest/patches/*)
+	$(Q)guest/build-kernel.sh $(GUEST) >/dev/null
+	$(Q)touch -h $(GUEST)/vmlinux $(GUEST)/bzImage
+
+$(GUEST)/mkcpio: guest/mkcpio.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(GUEST_CFLAGS) -o $@ $<
+
+$(GUEST)/init: guest/init.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (static)"
+	$(Q)$(CC) $(GUEST_CFLAGS) -static -o $@ $<
+
+$(GUEST)/initrd.cpio: $(GUEST)/mkcpio $(GUEST)/init guest/initrd.list
+	@echo "  CPIO    $@"
+	$(Q)sed 's|@INIT@|$(GUEST)/init|' guest/initrd.list | $(GUEST)/mkcpio $@
+
+$(GUEST)/shell.cpio: $(GUEST)/mkcpio guest/shell.list guest/shell-init.sh
+	@test -x /bin/busybox || { echo "busybox missing: apt-get install busybox-static" >&2; exit 1; }
+	@echo "  CPIO    $@"
+	$(Q)sed -e 's|@BUSYBOX@|/bin/busybox|' -e 's|@INIT@|guest/shell-init.sh|' guest/shell.list | $(GUEST)/mkcpio $@

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/* Direct kernel boot: a PVH vmlinux or a bzImage, with initrd and command line. */
+#ifndef MOTE_BOOT_BOOT_H
+#define MOTE_BOOT_BOOT_H
+
+#include "../err.h"
+#include "../mem.h"
+#include "image.h"
+
+#include <stdint.h>
+
+/* Linux's COMMAND_LINE_SIZE on x86, NUL included; PVH has no header to say. */
+#define PVH_CMDLINE_SIZE 2048
+
+enum boot_kind { BOOT_PVH, BOOT_BZIMAGE };
+
+struct boot_config {
+	const char *kernel;
+	const char *initrd; /* NULL for none */
+	const char *cmdline;
+};
+
+struct boot_result {
+	enum boot_kind kind;
+	uint64_t entry;        /* PVH 32-bit entry or 64-bit entry */
+	uint64_t info_addr;    /* hvm_start_info or boot_params */
+	uint64_t cr3;          /* identity page tables (bzImage) */
+	uint64_t kernel_end;   /* first byte above the kernel */
+	uint64_t initrd_addr;
+	uint64_t initrd_size;
+	struct image_stats kernel_stats, initrd_stats;
+};
+
+/* Loads the kernel, initrd and command line of @c into fresh guest memory
+ * @m and writes the boot structures; on error names the input and why. */
+int boot_load(const struct guest_mem *m, const struct boot_config *c, struct boot_result *r,
+	      struct err *e);
+
+/* Picks the initrd address: the highest page-aligned spot below
+ * min(@ram_top, @max_addr + 1) that stays above @kernel_end; -1 with a
+ * message if @size does not fit. */
+int boot_place_initrd(uint64_t size, uint64_t kernel_end, uint64_t ram_top, uint64_t max_addr,
+		      const char *name, uint64_t *addr, struct err *e);
+
+/* Puts the vCPU's registers at the kernel entry described by @r. */
+void boot_enter(int vcpu_fd, const struct guest_mem *m, const struct boot_result *r);
+
+#endif

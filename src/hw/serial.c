@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: MIT
+/* COM1: a 16550A at 0x3f8, IRQ 4, wired to mote's stdin and stdout. */
+#include "../bus.h"
+#include "../console.h"
+#include "../device.h"
+#include "../err.h"
+#include "../kvm.h"
+#include "../vm.h"
+#include "uart16550.h"
+
+#include <errno.h>
+#include <linux/kvm.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#define COM1_PORT 0x3f8
+#define COM1_IRQ 4
+#define OUT_BUF 256
+
+static struct serial {
+	struct uart uart;
+	int irq_fd; /* irqfd: each write is an edge on COM1_IRQ */
+	uint8_t out[OUT_BUF];
+	size_t out_len;
+} com1;
+
+static void flush_out(struct serial *s)
+{
+	size_t done = 0;
+
+	while (done < s->out_len) {
+		ssize_t n = write(STDOUT_FILENO, s->out + done, s->out_len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break; /* the reader went away; drop the output */
+		done += (size_t)n;
+	}
+	s->out_len = 0;
+}
+
+static void tx_byte(struct uart *u, uint8_t byte)
+{
+	struct serial *s = u->opaque;
+
+	s->out[s->out_len++] = byte;
+	if (byte == '\n' || s->out_len == OUT_BUF)
+		flush_out(s);
+}
+
+static void irq_edge(struct uart *u)
+{
+	struct serial *s = u->opaque;
+	uint64_t one = 1;
+
+	if (write(s->irq_fd, &one, sizeof(one)) < 0)
+		warnx_("serial: cannot raise IRQ %d: %s", COM1_IRQ, strerror(errno));
+}
+
+static void serial_io(struct vcpu *vcpu, uint64_t offset, uint8_t *data, uint32_t len,
+		      bool is_write, void *opaque)
+{
+	struct serial *s = opaque;
+
+	(void)vcpu;
+	if (len != 1) {
+		if (!is_write)
+			memset(data, 0xff, len);
+		return;
+	}
+	if (!is_write) {
+		data[0] = uart_read(&s->uart, (unsigned)offset);
+		return;
+	}
+	uart_write(&s->uart, (unsigned)offset, data[0]);
+	/* The 8250 driver rewrites IER when it finishes sending: a prompt
+	 * without a newline is complete then. */
+	if (offset == UART_IER)
+		flush_out(s);
+}
+
+static void serial_input(void *opaque, const uint8_t *buf, size_t len)
+{
+	struct serial *s = opaque;
+
+	uart_receive(&s->uart, buf, len);
+}
+
+static int serial_init(struct vm *vm)
+{
+	struct kvm_irqfd irqfd = { .gsi = COM1_IRQ };
+
+	uart_init(&com1.uart, tx_byte, irq_edge, &com1);
+	com1.irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (com1.irq_fd < 0)
+		return -1;
+	irqfd.fd = (uint32_t)com1.irq_fd;
+	kvm_ioctl(vm->vm_fd, KVM_IRQFD, &irqfd);
+	if (bus_register(BUS_PIO, COM1_PORT, UART_NR_REGS, serial_io, &com1) < 0)
+		return -1;
+	console_set_sink(serial_input, &com1);
+	return 0;
+}
+
+static void serial_stop(struct vm *vm)
+{
+	(void)vm;
+	flush_out(&com1);
+}
+
+DEVICE_REGISTER(serial, serial_init, serial_stop);

@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: MIT
+/* mote: a microVM monitor for Linux on KVM. */
+#include "boot/boot.h"
+#include "bus.h"
+#include "err.h"
+#include "mem.h"
+#include "vm.h"
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MOTE_VERSION "0.1.0"
+#define DEFAULT_MEMORY "128M"
+#define DEFAULT_CMDLINE "console=ttyS0"
+
+struct run_options {
+	struct boot_config boot;
+	const char *memory;
+	bool verbose;
+};
+
+static void usage(FILE *out)
+{
+	fputs("usage: mote <command> [options]\n"
+	      "\n"
+	      "commands:\n"
+	      "  run        boot a Linux kernel in a new microVM (mote run --help)\n"
+	      "\n"
+	      "options:\n"
+	      "  -h, --help       show this help\n"
+	      "  -V, --version    print mote's version\n"
+	      "\n"
+	      "environment:\n"
+	      "  MOTE_KVM_DEVICE  KVM device to open (default /dev/kvm)\n",
+	      out);
+}
+
+static void run_usage(FILE *out)
+{
+	fputs("usage: mote run --kernel PATH [options]\n"
+	      "\n"
+	      "Boots a kernel directly, without firmware: an uncompressed vmlinux through its\n"
+	      "PVH entry, or a bzImage through the Linux 64-bit boot protocol. Kernel segments\n"
+	      "and the initrd are mapped copy-on-write from their files into guest memory.\n"
+	      "The serial console (COM1) is on stdin/stdout; Ctrl-A x quits. mote exits 0 when\n"
+	      "the guest reboots or powers off.\n"
+	      "\n"
+	      "options:\n"
+	      "  -k, --kernel PATH     kernel: PVH vmlinux or bzImage (required)\n"
+	      "  -i, --initrd PATH     initial ramdisk (default: none)\n"
+	      "  -c, --cmdline STR     kernel command line (default: \"" DEFAULT_CMDLINE "\")\n"
+	      "  -m, --memory SIZE     guest RAM, e.g. 128M, 4G (default: " DEFAULT_MEMORY ")\n"
+	      "  -v, --verbose         report how images were loaded and unhandled I/O at exit\n"
+	      "  -h, --help            show this help\n",
+	      out);
+}
+
+static int parse_run(int argc, char **argv, struct run_options *o)
+{
+	static const struct option opts[] = {
+		{ "kernel", required_argument, NULL, 'k' },
+		{ "initrd", required_argument, NULL, 'i' },
+		{ "cmdline", required_argument, NULL, 'c' },
+		{ "memory", required_argument, NULL, 'm' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	o->memory = DEFAULT_MEMORY;
+	o->boot.cmdline = DEFAULT_CMDLINE;
+	while ((c = getopt_long(argc, argv, "k:i:c:m:vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k': o->boot.kernel = optarg; break;
+		case 'i': o->boot.initrd = optarg; break;
+		case 'c': o->boot.cmdline = optarg; break;
+		case 'm': o->memory = optarg; break;
+		case 'v': o->verbose = true; break;
+		case 'h': run_usage(stdout); exit(0);
+		default: run_usage(stderr); return -1;
+		}
+	}
+	if (optind < argc)
+		die("run: unexpected argument '%s' (see mote run --help)", argv[optind]);
+	if (!o->boot.kernel)
+		die("run: no --kernel given (see mote run --help)");
+	return 0;
+}
+
+static void report_load(const struct boot_result *r)
+{
+	fprintf(stderr,
+		"mote: %s boot, entry 0x%llx; kernel %llu KiB mapped, %llu KiB copied; "
+		"initrd at 0x%llx, %llu KiB mapped, %llu KiB copied\n",
+		r->kind == BOOT_PVH ? "PVH" : "bzImage 64-bit", (unsigned long long)r->entry,
+		(unsigned long long)(r->kernel_stats.mapped / KiB),
+		(unsigned long long)(r->kernel_stats.copied / KiB),
+		(unsigned long long)r->initrd_addr,
+		(unsigned long long)(r->initrd_stats.mapped / KiB),
+		(unsigned long long)(r->initrd_stats.copied / KiB));
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct run_options o = { 0 };
+	struct boot_result r;
+	struct err e;
+	struct vm vm;
+	uint64_t mem_size;
+	int status;
+
+	if (parse_run(argc, argv, &o) < 0)
+		return 2;
+	if (parse_size(o.memory, &mem_size) < 0)
+		die("--memory '%s': not a size (use e.g. 128M or 4G)", o.memory);
+	if (vm_init(&vm, mem_size, &e) < 0)
+		die("--memory %s: %s", o.memory, e.msg);
+	if (boot_load(&vm.mem, &o.boot, &r, &e) < 0)
+		die("%s", e.msg);
+	if (o.verbose)
+		report_load(&r);
+	if (vm_create(&vm, &e) < 0)
+		die("%s", e.msg);
+	boot_enter(vm.vcpus[0].fd, &vm.mem, &r);
+	status = vm_run(&vm);
+	if (o.verbose)
+		fprintf(stderr, "mote: %s; unhandled accesses: %llu port I/O, %llu MMIO\n",
+			vm.exit_msg, (unsigned long long)bus_unhandled(BUS_PIO),
+			(unsigned long long)bus_unhandled(BUS_MMIO));
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version")) {
+		puts("mote " MOTE_VERSION);
+		return 0;
+	}
+	if (!strcmp(argv[1], "run"))
+		return cmd_run(argc - 1, argv + 1);
+	fprintf(stderr, "mote: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

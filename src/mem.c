@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: MIT
+#include "mem.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+int mem_layout(struct guest_mem *m, uint64_t size, struct err *e)
+{
+	memset(m, 0, sizeof(*m));
+	if (size < MEM_MIN_SIZE)
+		return err_set(e, "memory size %llu MiB is too small: mote needs at least %llu MiB",
+			       (unsigned long long)(size / MiB),
+			       (unsigned long long)(MEM_MIN_SIZE / MiB));
+	if (size > MEM_MAX_SIZE)
+		return err_set(e, "memory size %llu GiB is too large (at most %llu GiB)",
+			       (unsigned long long)(size / GiB),
+			       (unsigned long long)(MEM_MAX_SIZE / GiB));
+	if (size % PAGE_SIZE)
+		return err_set(e, "memory size %llu is not a multiple of 4 KiB",
+			       (unsigned long long)size);
+	m->size = size;
+	m->slots[0].gpa = 0;
+	m->slots[0].size = size < MEM_HOLE_START ? size : MEM_HOLE_START;
+	m->nr_slots = 1;
+	if (size > MEM_HOLE_START) {
+		m->slots[1].gpa = MEM_HOLE_END;
+		m->slots[1].size = size - MEM_HOLE_START;
+		m->nr_slots = 2;
+	}
+	return 0;
+}
+
+int mem_map(struct guest_mem *m, struct err *e)
+{
+	void *p = mmap(NULL, m->size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED)
+		return err_set(e, "cannot map %llu MiB of guest memory: %s",
+			       (unsigned long long)(m->size / MiB), strerror(errno));
+	m->host = p;
+	m->slots[0].host = m->host;
+	if (m->nr_slots > 1)
+		m->slots[1].host = m->host + m->slots[0].size;
+	return 0;
+}
+
+void mem_unmap(struct guest_mem *m)
+{
+	if (m->host)
+		munmap(m->host, m->size);
+	m->host = NULL;
+}
+
+void *guest_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len)
+{
+	for (int i = 0; i < m->nr_slots; i++) {
+		const struct mem_slot *s = &m->slots[i];
+
+		if (gpa < s->gpa || gpa - s->gpa >= s->size)
+			continue;
+		if (len > s->size - (gpa - s->gpa))
+			return NULL;
+		return s->host ? s->host + (gpa - s->gpa) : NULL;
+	}
+	return NULL;
+}
+
+uint64_t mem_low_end(const struct guest_mem *m)
+{
+	return m->slots[0].size;
+}
+
+int parse_size(const char *s, uint64_t *out)
+{
+	unsigned long long v, mult = 1;
+	char *end;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	switch (toupper((unsigned char)*end)) {
+	case 'K': mult = KiB; end++; break;
+	case 'M': mult = MiB; end++; break;
+	case 'G': mult = GiB; end++; break;
+	case 'T': mult = 1024 * GiB; end++; break;
+	case '\0': break;
+	default: return -1;
+	}
+	if (mult != 1 && (!strcmp(end, "iB") || !strcmp(end, "B")))
+		end += strlen(end);
+	if (*end || (v && mult > ~0ULL / v))
+		return -1;
+	*out = v * mult;
+	return 0;
+}

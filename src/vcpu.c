@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: MIT
+#include "vcpu.h"
+
+#include "bus.h"
+#include "err.h"
+#include "kvm.h"
+#include "x86/cpu.h"
+
+#include <errno.h>
+#include <linux/kvm.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define LAPIC_LVT_LINT0 0x350
+#define LAPIC_LVT_LINT1 0x360
+#define LAPIC_MODE_EXTINT 0x7
+#define LAPIC_MODE_NMI 0x4
+
+/* The signal that pulls a vCPU thread out of KVM_RUN. */
+#define VCPU_KICK_SIGNAL SIGUSR1
+
+static void set_lint(int fd)
+{
+	struct kvm_lapic_state lapic;
+	uint32_t *lint0 = (uint32_t *)(void *)&lapic.regs[LAPIC_LVT_LINT0];
+	uint32_t *lint1 = (uint32_t *)(void *)&lapic.regs[LAPIC_LVT_LINT1];
+
+	/* As the firmware would: LINT0 delivers the PIC, LINT1 NMIs. */
+	kvm_ioctl(fd, KVM_GET_LAPIC, &lapic);
+	*lint0 = (*lint0 & ~0x700U) | (LAPIC_MODE_EXTINT << 8);
+	*lint1 = (*lint1 & ~0x700U) | (LAPIC_MODE_NMI << 8);
+	kvm_ioctl(fd, KVM_SET_LAPIC, &lapic);
+}
+
+static void set_fpu(int fd)
+{
+	struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 };
+
+	kvm_ioctl(fd, KVM_SET_FPU, &fpu);
+}
+
+void vcpu_create(struct vm *vm, struct vcpu *v, int id)
+{
+	void *run;
+
+	v->vm = vm;
+	v->id = id;
+	v->fd = kvm_ioctl(vm->vm_fd, KVM_CREATE_VCPU, (uintptr_t)id);
+	run = mmap(NULL, (size_t)vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+	if (run == MAP_FAILED)
+		die("cannot map vCPU %d's kvm_run: %s", id, strerror(errno));
+	v->run = run;
+	cpu_setup_cpuid(vm->kvm_fd, v->fd, id);
+	set_fpu(v->fd);
+	set_lint(v->fd);
+}
+
+static void handle_io(struct vcpu *v)
+{
+	struct kvm_run *r = v->run;
+	uint8_t *data = (uint8_t *)r + r->io.data_offset;
+	bool write = r->io.direction == KVM_EXIT_IO_OUT;
+
+	for (uint32_t i = 0; i < r->io.count; i++, data += r->io.size)
+		bus_dispatch(v, BUS_PIO, r->io.port, data, r->io.size, write);
+}
+
+static void handle_mmio(struct vcpu *v)
+{
+	struct kvm_run *r = v->run;
+
+	bus_dispatch(v, BUS_MMIO, r->mmio.phys_addr, r->mmio.data, r->mmio.len,
+		     r->mmio.is_write);
+}
+
+static void handle_system_event(struct vcpu *v)
+{
+	switch (v->run->system_event.type) {
+	case KVM_SYSTEM_EVENT_SHUTDOWN:
+		vm_stop(v->vm, VM_EXIT_POWEROFF, "guest powered off");
+		break;
+	case KVM_SYSTEM_EVENT_RESET:
+		vm_stop(v->vm, VM_EXIT_REBOOT, "guest reset");
+		break;
+	default:
+		vm_stop(v->vm, VM_EXIT_ERROR, "guest crashed (system event)");
+		break;
+	}
+}
+
+static void fail(struct vcpu *v, const char *what)
+{
+	char msg[ERR_MAX];
+	struct kvm_regs regs;
+
+	if (kvm_ioctl_try(v->fd, KVM_GET_REGS, &regs) < 0)
+		memset(&regs, 0, sizeof(regs));
+	snprintf(msg, sizeof(msg), "vCPU %d: %s (rip 0x%llx)", v->id, what,
+		 (unsigned long long)regs.rip);
+	vm_stop(v->vm, VM_EXIT_ERROR, msg);
+}
+
+static void handle_exit(struct vcpu *v)
+{
+	struct kvm_run *r = v->run;
+	char what[96];
+
+	switch (r->exit_reason) {
+	case KVM_EXIT_IO:
+		handle_io(v);
+		break;
+	case KVM_EXIT_MMIO:
+		handle_mmio(v);
+		break;
+	case KVM_EXIT_SHUTDOWN:
+		vm_stop(v->vm, VM_EXIT_REBOOT, "guest reset (triple fault)");
+		break;
+	case KVM_EXIT_HLT:
+		vm_stop(v->vm, VM_EXIT_POWEROFF, "guest halted");
+		break;
+	case KVM_EXIT_SYSTEM_EVENT:
+		handle_system_event(v);
+		break;
+	case KVM_EXIT_INTR:
+		break;
+	case KVM_EXIT_FAIL_ENTRY:
+		snprintf(what, sizeof(what), "KVM entry failed, reason 0x%llx",
+			 (unsigned long long)r->fail_entry.hardware_entry_failure_reason);
+		fail(v, what);
+		break;
+	case KVM_EXIT_INTERNAL_ERROR:
+		snprintf(what, sizeof(what), "KVM internal error, suberror %u",
+			 r->internal.suberror);
+		fail(v, what);
+		break;
+	default:
+		snprintf(what, sizeof(what), "unexpected KVM exit reason %u", r->exit_reason);
+		fail(v, what);
+		break;
+	}
+}
+
+static void kick_handler(int sig)
+{
+	(void)sig;
+}
+
+void vcpu_loop(struct vcpu *v)
+{
+	struct sigaction sa = { .sa_handler = kick_handler };
+	sigset_t set;
+
+	sigaction(VCPU_KICK_SIGNAL, &sa, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, VCPU_KICK_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	while (atomic_load(&v->vm->exit) == VM_RUNNING) {
+		int ret = kvm_ioctl_try(v->fd, KVM_RUN, NULL);
+
+		if (ret == -EINTR || ret == -EAGAIN)
+			continue;
+		if (ret < 0) {
+			fail(v, strerror(-ret)); /* KVM_RUN itself failed */
+			break;
+		}
+		handle_exit(v);
+	}
+}
+
+void vcpu_kick(struct vcpu *v)
+{
+	if (v->run)
+		v->run->immediate_exit = 1;
+	pthread_kill(v->thread, VCPU_KICK_SIGNAL);
+}

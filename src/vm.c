@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: MIT
+#include "vm.h"
+
+#include "console.h"
+#include "device.h"
+#include "kvm.h"
+#include "vcpu.h"
+
+#include <linux/kvm.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+static void create_irqchip(struct vm *vm)
+{
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+
+	kvm_ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, VM_TSS_ADDR);
+	uint64_t ident = VM_IDENTITY_MAP_ADDR;
+	kvm_ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &ident);
+	kvm_ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0);
+	kvm_ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit);
+}
+
+static void vm_map_memory(struct vm *vm)
+{
+	for (int i = 0; i < vm->mem.nr_slots; i++) {
+		const struct mem_slot *s = &vm->mem.slots[i];
+		struct kvm_userspace_memory_region r = {
+			.slot = (uint32_t)i,
+			.guest_phys_addr = s->gpa,
+			.memory_size = s->size,
+			.userspace_addr = (uintptr_t)s->host,
+		};
+
+		kvm_ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r);
+	}
+}
+
+int vm_init(struct vm *vm, uint64_t mem_size, struct err *e)
+{
+	memset(vm, 0, sizeof(*vm));
+	vm->kvm_fd = vm->vm_fd = vm->done_fd = -1;
+	if (mem_layout(&vm->mem, mem_size, e) < 0 || mem_map(&vm->mem, e) < 0)
+		return -1;
+	return 0;
+}
+
+int vm_create(struct vm *vm, struct err *e)
+{
+	vm->kvm_fd = kvm_open();
+	vm->vm_fd = kvm_ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	vm->run_size = kvm_ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	vm->done_fd = eventfd(0, EFD_CLOEXEC);
+	if (vm->done_fd < 0)
+		return err_set(e, "eventfd: %m");
+	create_irqchip(vm);
+	vm_map_memory(vm);
+	vm->nr_vcpus = 1;
+	vcpu_create(vm, &vm->vcpus[0], 0);
+	if (devices_init(vm) < 0)
+		return err_set(e, "device set-up failed");
+	return 0;
+}
+
+void vm_irq_line(struct vm *vm, uint32_t irq, int level)
+{
+	struct kvm_irq_level l = { .irq = irq, .level = (uint32_t)level };
+
+	kvm_ioctl_try(vm->vm_fd, KVM_IRQ_LINE, &l);
+}
+
+void vm_stop(struct vm *vm, enum vm_exit why, const char *msg)
+{
+	int running = VM_RUNNING;
+
+	if (!atomic_compare_exchange_strong(&vm->exit, &running, (int)why))
+		return;
+	snprintf(vm->exit_msg, sizeof(vm->exit_msg), "%s", msg);
+	for (int i = 0; i < vm->nr_vcpus; i++)
+		if (vm->vcpus[i].run)
+			vm->vcpus[i].run->immediate_exit = 1;
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *v = arg;
+	uint64_t one = 1;
+
+	vcpu_loop(v);
+	if (write(v->vm->done_fd, &one, sizeof(one)) < 0)
+		perror("mote: eventfd");
+	return NULL;
+}
+
+static void block_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+static int exit_status(struct vm *vm, int sig)
+{
+	switch ((enum vm_exit)atomic_load(&vm->exit)) {
+	case VM_EXIT_REBOOT:
+	case VM_EXIT_POWEROFF:
+		return 0;
+	case VM_EXIT_SIGNAL:
+		return 128 + sig;
+	case VM_EXIT_ERROR:
+	case VM_RUNNING:
+		break;
+	}
+	fprintf(stderr, "mote: %s\n", vm->exit_msg);
+	return 1;
+}
+
+int vm_run(struct vm *vm)
+{
+	int sig;
+
+	block_signals();
+	console_raw();
+	for (int i = 0; i < vm->nr_vcpus; i++)
+		if (pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread, &vm->vcpus[i]))
+			die("cannot start vCPU thread %d", i);
+	sig = console_pump(vm->done_fd);
+	if (sig) {
+		vm_stop(vm, VM_EXIT_SIGNAL, "stopped by signal");
+		for (int i = 0; i < vm->nr_vcpus; i++)
+			vcpu_kick(&vm->vcpus[i]);
+	}
+	for (int i = 0; i < vm->nr_vcpus; i++)
+		pthread_join(vm->vcpus[i].thread, NULL);
+	devices_stop(vm);
+	console_restore();
+	return exit_status(vm, sig);
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/* The virtual machine: KVM VM with in-kernel irqchip and PIT, guest RAM, vCPUs. */
+#ifndef MOTE_VM_H
+#define MOTE_VM_H
+
+#include "err.h"
+#include "mem.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+/* Addresses KVM needs for Intel's real-mode emulation, inside the MMIO hole. */
+#define VM_TSS_ADDR 0xfffbd000ULL
+#define VM_IDENTITY_MAP_ADDR 0xfffbc000ULL
+
+enum vm_exit {
+	VM_RUNNING = 0,
+	VM_EXIT_REBOOT,   /* guest reset: i8042, triple fault, system event */
+	VM_EXIT_POWEROFF, /* guest powered off or halted for good */
+	VM_EXIT_SIGNAL,   /* mote was told to stop */
+	VM_EXIT_ERROR,    /* KVM or the guest failed */
+};
+
+struct kvm_run;
+
+struct vcpu {
+	struct vm *vm;
+	int id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+};
+
+struct vm {
+	int kvm_fd;
+	int vm_fd;
+	int run_size;
+	struct guest_mem mem;
+	int nr_vcpus;
+	struct vcpu vcpus[1];
+	_Atomic int exit; /* enum vm_exit, first writer wins */
+	char exit_msg[ERR_MAX];
+	int done_fd; /* eventfd, signalled when the vCPUs stop */
+};
+
+/* Lays out and maps @mem_size bytes of guest RAM (no KVM yet), so that the
+ * boot loader can fill it. */
+int vm_init(struct vm *vm, uint64_t mem_size, struct err *e);
+
+/* Creates the KVM VM over the RAM of vm_init, with the in-kernel irqchip
+ * and PIT, one vCPU, and every registered device. */
+int vm_create(struct vm *vm, struct err *e);
+
+/* Sets the level of interrupt line @irq (GSI) to @level. */
+void vm_irq_line(struct vm *vm, uint32_t irq, int level);
+
+/* Asks the VM to stop with @why; the first request decides the outcome. */
+void vm_stop(struct vm *vm, enum vm_exit why, const char *msg);
+
+/* Runs the vCPUs until the guest stops and forwards stdin to the console
+ * meanwhile; returns the process exit status (0 on reboot or poweroff). */
+int vm_run(struct vm *vm);
+
+#endif

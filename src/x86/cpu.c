@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: MIT
+#include "cpu.h"
+
+#include "../err.h"
+#include "../kvm.h"
+#include "layout.h"
+
+#include <linux/kvm.h>
+#include <stdlib.h>
+#include <string.h>
+
+uint64_t gdt_entry(uint16_t flags, uint32_t base, uint32_t limit)
+{
+	return ((uint64_t)(base & 0xff000000U) << 32) |
+	       ((uint64_t)(flags & 0xf0ffU) << 40) |
+	       ((uint64_t)(limit & 0x000f0000U) << 32) |
+	       ((uint64_t)(base & 0x00ffffffU) << 16) | (limit & 0xffffU);
+}
+
+static struct kvm_segment segment(uint64_t desc, uint16_t selector)
+{
+	uint32_t limit = (uint32_t)((desc & 0xffff) | ((desc >> 32) & 0xf0000));
+	uint8_t access = (uint8_t)(desc >> 40);
+	uint8_t flags = (uint8_t)(desc >> 52);
+	struct kvm_segment s = {
+		.base = ((desc >> 16) & 0xffffff) | ((desc >> 32) & 0xff000000),
+		.selector = selector,
+		.type = access & 0xf,
+		.present = (access >> 7) & 1,
+		.dpl = (access >> 5) & 3,
+		.s = (access >> 4) & 1,
+		.l = (flags >> 1) & 1,
+		.db = (flags >> 2) & 1,
+		.g = (flags >> 3) & 1,
+	};
+
+	s.limit = s.g ? (limit << 12) | 0xfff : limit;
+	return s;
+}
+
+/* Writes the boot GDT and points @sregs' segments and GDTR at it. */
+static void load_gdt(const struct guest_mem *m, struct kvm_sregs *sregs, uint16_t code)
+{
+	uint64_t gdt[GDT_ENTRIES] = {
+		[GDT_SEL_CODE / 8] = gdt_entry(code, 0, 0xfffff),
+		[GDT_SEL_DATA / 8] = gdt_entry(GDT_DATA, 0, 0xfffff),
+		[GDT_SEL_TSS / 8] = gdt_entry(GDT_TSS, 0, 0xfffff),
+	};
+	void *p = guest_ptr(m, BOOT_GDT_ADDR, sizeof(gdt));
+	struct kvm_segment data = segment(gdt[GDT_SEL_DATA / 8], GDT_SEL_DATA);
+
+	if (!p)
+		die("no guest memory for the boot GDT");
+	memcpy(p, gdt, sizeof(gdt));
+	sregs->gdt.base = BOOT_GDT_ADDR;
+	sregs->gdt.limit = sizeof(gdt) - 1;
+	sregs->cs = segment(gdt[GDT_SEL_CODE / 8], GDT_SEL_CODE);
+	sregs->ds = sregs->es = sregs->fs = sregs->gs = sregs->ss = data;
+	sregs->tr = segment(gdt[GDT_SEL_TSS / 8], GDT_SEL_TSS);
+}
+
+static void set_regs(int vcpu_fd, uint64_t rip, uint64_t rbx, uint64_t rsi)
+{
+	struct kvm_regs regs = {
+		.rip = rip,
+		.rbx = rbx,
+		.rsi = rsi,
+		.rsp = BOOT_STACK_ADDR,
+		.rflags = 0x2,
+	};
+
+	kvm_ioctl(vcpu_fd, KVM_SET_REGS, &regs);
+}
+
+void cpu_enter_flat32(int vcpu_fd, const struct guest_mem *m, uint32_t entry, uint32_t ebx)
+{
+	struct kvm_sregs sregs;
+
+	kvm_ioctl(vcpu_fd, KVM_GET_SREGS, &sregs);
+	load_gdt(m, &sregs, GDT_CODE32);
+	sregs.cr0 = CR0_PE | CR0_ET;
+	sregs.cr4 = 0;
+	sregs.efer = 0;
+	kvm_ioctl(vcpu_fd, KVM_SET_SREGS, &sregs);
+	set_regs(vcpu_fd, entry, ebx, 0);
+}
+
+void cpu_enter_long64(int vcpu_fd, const struct guest_mem *m, uint64_t cr3,
+		      uint64_t entry, uint64_t rsi)
+{
+	struct kvm_sregs sregs;
+
+	kvm_ioctl(vcpu_fd, KVM_GET_SREGS, &sregs);
+	load_gdt(m, &sregs, GDT_CODE64);
+	sregs.cr3 = cr3;
+	sregs.cr4 = CR4_PAE;
+	sregs.cr0 = CR0_PE | CR0_ET | CR0_NE | CR0_PG;
+	sregs.efer = EFER_LME | EFER_LMA;
+	kvm_ioctl(vcpu_fd, KVM_SET_SREGS, &sregs);
+	set_regs(vcpu_fd, entry, 0, rsi);
+}
+
+#define CPUID_MAX_ENTRIES 256
+#define CPUID_KVM_SIGNATURE 0x40000000U
+#define CPUID_KVM_FEATURES 0x40000001U
+#define CPUID1_ECX_HYPERVISOR (1U << 31)
+
+static struct kvm_cpuid2 *supported_cpuid(int kvm_fd)
+{
+	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + CPUID_MAX_ENTRIES * sizeof(c->entries[0]));
+
+	if (!c)
+		die("out of memory for CPUID");
+	c->nent = CPUID_MAX_ENTRIES;
+	kvm_ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c);
+	return c;
+}
+
+static void fix_entry(struct kvm_cpuid_entry2 *e, int id)
+{
+	switch (e->function) {
+	case 1:
+		e->ecx |= CPUID1_ECX_HYPERVISOR;
+		e->ebx = (e->ebx & 0x00ffffffU) | ((uint32_t)id << 24);
+		break;
+	case 0xb:
+	case 0x1f:
+		e->edx = (uint32_t)id;
+		break;
+	default:
+		break;
+	}
+}
+
+void cpu_setup_cpuid(int kvm_fd, int vcpu_fd, int id)
+{
+	struct kvm_cpuid2 *c = supported_cpuid(kvm_fd);
+	int has_kvm_leaves = 0;
+
+	for (uint32_t i = 0; i < c->nent; i++) {
+		fix_entry(&c->entries[i], id);
+		if (c->entries[i].function == CPUID_KVM_FEATURES)
+			has_kvm_leaves = 1;
+	}
+	if (!has_kvm_leaves)
+		warnx_("KVM offers no paravirt CPUID leaves: the guest will not use kvm-clock");
+	kvm_ioctl(vcpu_fd, KVM_SET_CPUID2, c);
+	free(c);
+}
