@@ -44,3 +44,16 @@ include mk/guest.mk
 include mk/tests.mk
 
 -include $(OBJS:.o=.d)
+
+# The demo VM: the guest kit's kernel and init, on /dev/kvm or nested.
+DEMO_ARGS := --kernel $(GUEST)/vmlinux --initrd $(GUEST)/initrd.cpio \
+	--cmdline "console=ttyS0 quiet" --memory 128M
+
+run: deps
+	$(Q)$(MAKE) --no-print-directory $(MOTE) guest
+	$(Q)tools/kvm-env tools/boot-time demo $(MOTE) run $(DEMO_ARGS)
+
+shell: deps
+	$(Q)$(MAKE) --no-print-directory $(MOTE) guest
+	$(Q)tools/kvm-env $(MOTE) run --kernel $(GUEST)/bzImage --initrd $(GUEST)/shell.cpio \
+		--cmdline "console=ttyS0 quiet" --memory 256M

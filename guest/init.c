@@ -4,8 +4,9 @@
  * It mounts /proc, prints the marker line the tests look for, the kernel's
  * uname, the guest's memory and how long the kernel took to reach init, and
  * reboots (mote exits 0 on a guest reboot). Kernel command-line words after
- * "--" reach it as arguments: "exit=N" makes it panic instead of rebooting
- * when N is not 0, so a test can see a failing guest. */
+ * "--" reach it as arguments: "hold=N" waits N seconds before rebooting (so
+ * a test can look at the running VM), "exit=N" with N not 0 makes init exit
+ * instead, which panics the kernel. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,13 +45,13 @@ int main(int argc, char **argv)
 		       (unsigned long)(si.totalram * si.mem_unit / 1024),
 		       (unsigned long)(si.freeram * si.mem_unit / 1024));
 	printf("boot: kernel reached init after %.3f s (guest clock)\n", uptime());
-	for (int i = 1; i < argc; i++)
-		if (!strncmp(argv[i], "exit=", 5) && atoi(argv[i] + 5) != 0) {
-			printf("init: asked to fail with %s\n", argv[i]);
-			fflush(stdout);
-			return 1; /* init exits: the kernel panics */
-		}
 	fflush(stdout);
+	for (int i = 1; i < argc; i++) {
+		if (!strncmp(argv[i], "hold=", 5))
+			sleep((unsigned)atoi(argv[i] + 5));
+		if (!strncmp(argv[i], "exit=", 5) && atoi(argv[i] + 5) != 0)
+			return 1; /* init exits: the kernel panics */
+	}
 	sync();
 	reboot(RB_AUTOBOOT);
 	return 1;

@@ -91,8 +91,11 @@ static int parse_run(int argc, char **argv, struct run_options *o)
 	return 0;
 }
 
-static void report_load(const struct boot_result *r)
+static void report_load(const struct guest_mem *m, const struct boot_result *r)
 {
+	fprintf(stderr, "mote: guest RAM %llu MiB at host [0x%llx, 0x%llx)\n",
+		(unsigned long long)(m->size / MiB), (unsigned long long)(uintptr_t)m->host,
+		(unsigned long long)((uintptr_t)m->host + m->size));
 	fprintf(stderr,
 		"mote: %s boot, entry 0x%llx; kernel %llu KiB mapped, %llu KiB copied; "
 		"initrd at 0x%llx, %llu KiB mapped, %llu KiB copied\n",
@@ -122,7 +125,7 @@ static int cmd_run(int argc, char **argv)
 	if (boot_load(&vm.mem, &o.boot, &r, &e) < 0)
 		die("%s", e.msg);
 	if (o.verbose)
-		report_load(&r);
+		report_load(&vm.mem, &r);
 	if (vm_create(&vm, &e) < 0)
 		die("%s", e.msg);
 	boot_enter(vm.vcpus[0].fd, &vm.mem, &r);

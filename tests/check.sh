@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# make check: unit tests on the host, then the integration tests that boot
+# real guests (on /dev/kvm or inside the nested runner). Prints one closing
+# line "N passed, N failed" over both.
+set -u
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+tests/unit.sh "$@" | tee "$log"
+tools/kvm-env tests/integration/run.sh 2>&1 | tee -a "$log"
+count() { sed -n "s/^$1: \([0-9]*\) passed, \([0-9]*\) failed.*/\\$2/p" "$log" | tail -n 1; }
+up=$(count unit 1) uf=$(count unit 2) ip=$(count integration 1) if=$(count integration 2)
+# A suite that printed no summary did not run: count it as one failure.
+passed=$(( ${up:-0} + ${ip:-0} ))
+failed=$(( ${uf:-1} + ${if:-1} ))
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
