@@ -1,0 +1,27 @@
+# Tests: cmocka unit tests on the host, integration tests that boot real
+# guests on /dev/kvm or, without it, inside tools/nested-run.
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+LIB_OBJS := $(filter-out $(BUILD)/src/main.o,$(OBJS))
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -Isrc -o $@ $< $(LIB_OBJS) $(LDLIBS) -lcmocka
+
+unit: $(UNIT_BINS)
+	$(Q)tests/unit.sh $(UNIT_BINS)
+
+# Everything the integration tests boot, built on the host.
+integration-deps: $(MOTE) guest
+	$(Q)tools/debian-kernel.sh cloud-amd64 >/dev/null
+
+integration: integration-deps
+	$(Q)tools/kvm-env tests/integration/run.sh
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory $(UNIT_BINS) integration-deps
+	$(Q)tests/check.sh $(UNIT_BINS)
+
+deps:
+	$(Q)tools/install-deps.sh

@@ -53,6 +53,8 @@ void mem_unmap(struct guest_mem *m)
 	if (m->host)
 		munmap(m->host, m->size);
 	m->host = NULL;
+	for (int i = 0; i < m->nr_slots; i++)
+		m->slots[i].host = NULL;
 }
 
 void *guest_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len)

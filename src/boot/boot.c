@@ -19,6 +19,8 @@ int boot_place_initrd(uint64_t size, uint64_t kernel_end, uint64_t ram_top, uint
 
 	if (max_addr < UINT64_MAX && max_addr + 1 < top)
 		top = max_addr + 1;
+	if (kernel_end > top - PAGE_SIZE)
+		kernel_end = top; /* no room; also keeps the rounding below from wrapping */
 	kernel_end = (kernel_end + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
 	room = top > kernel_end ? top - kernel_end : 0;
 	if (size > room)
@@ -73,7 +75,8 @@ static int load_bzimage(const struct guest_mem *m, const struct image_file *k,
 {
 	if (bzimage_parse(k->data, k->size, k->path, bz, e) < 0)
 		return -1;
-	if (bz->load_addr < BOOT_HIGH_START || bz->load_addr + bz->mem_size > mem_low_end(m))
+	if (bz->load_addr < BOOT_HIGH_START || bz->mem_size > mem_low_end(m) ||
+	    bz->load_addr > mem_low_end(m) - bz->mem_size)
 		return err_set(e, "kernel '%s' needs [0x%llx, 0x%llx), more than the guest's %llu "
 			       "MiB below 3 GiB; give the VM more --memory", k->path,
 			       (unsigned long long)bz->load_addr,
@@ -150,6 +153,8 @@ int boot_load(const struct guest_mem *m, const struct boot_config *c, struct boo
 		return -1;
 	ret = load_kernel(m, &k, &bz, r, e);
 	cmdline_max = r->kind == BOOT_BZIMAGE ? (uint64_t)bz.hdr.cmdline_size + 1 : PVH_CMDLINE_SIZE;
+	if (cmdline_max > BOOT_CMDLINE_MAX)
+		cmdline_max = BOOT_CMDLINE_MAX;
 	initrd_max = r->kind == BOOT_BZIMAGE ? bz.hdr.initrd_addr_max : MEM_HOLE_START - 1;
 	if (!ret)
 		ret = write_cmdline(m, c->cmdline ? c->cmdline : "", cmdline_max, e);

@@ -96,19 +96,20 @@ static int check_overlaps(const struct elf_image *img, const char *name, struct 
 int elf_parse(const void *buf, size_t len, const char *name, struct elf_image *out,
 	      struct err *e)
 {
-	const Elf64_Ehdr *h = buf;
 	const uint8_t *base = buf;
+	Elf64_Ehdr h = { 0 };
 	int found = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (!elf_is_elf(buf, len))
 		return err_set(e, "kernel '%s' is not an ELF file", name);
-	if (check_header(h, len, name, e) < 0)
+	memcpy(&h, buf, len < sizeof(h) ? len : sizeof(h));
+	if (check_header(&h, len, name, e) < 0)
 		return -1;
-	for (int i = 0; i < h->e_phnum; i++) {
+	for (int i = 0; i < h.e_phnum; i++) {
 		Elf64_Phdr ph;
 
-		memcpy(&ph, base + h->e_phoff + (size_t)i * sizeof(ph), sizeof(ph));
+		memcpy(&ph, base + h.e_phoff + (size_t)i * sizeof(ph), sizeof(ph));
 		if (ph.p_type == PT_LOAD && ph.p_memsz &&
 		    add_segment(out, &ph, i, len, name, e) < 0)
 			return -1;

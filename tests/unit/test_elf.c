@@ -13,8 +13,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define NR_PH 20
-#define PVH_ENTRY 0x1000abcU
+#define NR_PH      20
+#define PVH_ENTRY  0x1000abcU
 #define SEG0_PADDR 0x1000000ULL
 #define SEG1_PADDR 0x1200000ULL
 
@@ -48,17 +48,16 @@ static void set_note(struct note *n, const char *name, uint32_t type, uint32_t d
 	n->desc = desc;
 }
 
-static void set_load(Elf64_Phdr *ph, uint64_t off, uint64_t paddr, uint64_t filesz,
-		     uint64_t memsz)
+static void set_load(Elf64_Phdr *ph, uint64_t off, uint64_t paddr, uint64_t filesz, uint64_t memsz)
 {
-	*ph = (Elf64_Phdr){ .p_type = PT_LOAD,
-			    .p_flags = PF_R | PF_X,
-			    .p_offset = off,
-			    .p_vaddr = 0xffffffff80000000ULL + paddr,
-			    .p_paddr = paddr,
-			    .p_filesz = filesz,
-			    .p_memsz = memsz,
-			    .p_align = 0x1000 };
+	*ph = (Elf64_Phdr){.p_type = PT_LOAD,
+	                   .p_flags = PF_R | PF_X,
+	                   .p_offset = off,
+	                   .p_vaddr = 0xffffffff80000000ULL + paddr,
+	                   .p_paddr = paddr,
+	                   .p_filesz = filesz,
+	                   .p_memsz = memsz,
+	                   .p_align = 0x1000};
 }
 
 /* Builds a valid image with 3 program headers: LOAD, NOTE, LOAD. */
@@ -79,10 +78,10 @@ static int setup(void **state)
 	img.eh.e_phentsize = sizeof(Elf64_Phdr);
 	img.eh.e_phnum = 3;
 	set_load(&img.ph[0], OFF(seg0), SEG0_PADDR, sizeof(img.seg0), 0x2000);
-	img.ph[1] = (Elf64_Phdr){ .p_type = PT_NOTE,
-				  .p_offset = OFF(gnu),
-				  .p_filesz = 2 * sizeof(struct note),
-				  .p_align = 4 };
+	img.ph[1] = (Elf64_Phdr){.p_type = PT_NOTE,
+	                         .p_offset = OFF(gnu),
+	                         .p_filesz = 2 * sizeof(struct note),
+	                         .p_align = 4};
 	set_load(&img.ph[2], OFF(seg1), SEG1_PADDR, sizeof(img.seg1), 0x1000);
 	set_note(&img.gnu, "GNU", NT_GNU_BUILD_ID, 0xdeadbeef);
 	set_note(&img.xen, "Xen", XEN_ELFNOTE_PHYS32_ENTRY, PVH_ENTRY);
@@ -259,7 +258,11 @@ static void test_adjacent_segments(void **state)
 	struct err e;
 
 	(void)state;
+	/* seg1 right after seg0, then right before it: touching is not overlapping. */
 	img.ph[2].p_paddr = SEG0_PADDR + 0x2000;
+	assert_int_equal(parse(sizeof(img), &out, &e), 0);
+	assert_int_equal(out.nr_segments, 2);
+	img.ph[2].p_paddr = SEG0_PADDR - 0x1000;
 	assert_int_equal(parse(sizeof(img), &out, &e), 0);
 	assert_int_equal(out.nr_segments, 2);
 }
@@ -288,10 +291,9 @@ static void test_no_load_segments(void **state)
 static void test_too_many_segments(void **state)
 {
 	(void)state;
-	/* 17 tiny non-overlapping segments, all sharing seg1's bytes. */
-	for (int i = 0; i < ELF_MAX_SEGMENTS + 1; i++)
-		set_load(&img.ph[3 + i < NR_PH ? 3 + i : 0], OFF(seg1),
-			 SEG1_PADDR + 0x100000 * (uint64_t)(i + 1), 0x10, 0x10);
+	/* 17 more tiny non-overlapping segments sharing seg1's bytes: 19 in all. */
+	for (int i = 3; i < NR_PH; i++)
+		set_load(&img.ph[i], OFF(seg1), SEG1_PADDR + 0x100000 * (uint64_t)i, 0x10, 0x10);
 	img.eh.e_phnum = NR_PH;
 	assert_parse_fails(sizeof(img), "more than 16");
 }
@@ -362,23 +364,24 @@ static void test_pvh_note_in_second_note_segment(void **state)
 	(void)state;
 	/* First PT_NOTE holds only the GNU note, a second one the Xen note. */
 	img.ph[1].p_filesz = sizeof(struct note);
-	img.ph[3] = (Elf64_Phdr){ .p_type = PT_NOTE,
-				  .p_offset = OFF(xen),
-				  .p_filesz = sizeof(struct note) };
+	img.ph[3] =
+	    (Elf64_Phdr){.p_type = PT_NOTE, .p_offset = OFF(xen), .p_filesz = sizeof(struct note)};
 	img.eh.e_phnum = 4;
 	assert_int_equal(parse(sizeof(img), &out, &e), 0);
 	assert_int_equal(out.pvh_entry, PVH_ENTRY);
 }
 
 /* Copies @img to the end of a mapping followed by an inaccessible page,
- * so any read past the end of the file faults. */
+ * so any read past the end of the file faults. @len is a multiple of 8 to
+ * keep the copy as aligned as a mapped file. */
 static void *guarded_copy(size_t len, void **map, size_t *map_len)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	size_t span = (len + page - 1) / page * page;
-	uint8_t *p = mmap(NULL, span + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-			  -1, 0);
+	uint8_t *p =
+	    mmap(NULL, span + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
+	assert_int_equal(len % 8, 0);
 	assert_true(p != MAP_FAILED);
 	assert_int_equal(mprotect(p + span, page, PROT_NONE), 0);
 	memcpy(p + span - len, &img, len);
@@ -403,9 +406,12 @@ static void parse_guarded(size_t len, int expect_ret, uint64_t expect_entry)
 	munmap(map, map_len);
 }
 
-/* Puts the note segment at the very end of the file. */
+/* Cuts the file right after the notes: seg0 now loads the ELF header
+ * itself and seg1 is gone. */
 static size_t note_at_end(void)
 {
+	img.ph[0].p_offset = 0;
+	img.ph[0].p_filesz = sizeof(Elf64_Ehdr);
 	img.ph[2].p_type = PT_NULL;
 	return OFF(xen) + sizeof(struct note);
 }
@@ -442,12 +448,11 @@ static void test_note_huge_descsz(void **state)
 static void test_note_partial_header(void **state)
 {
 	(void)state;
-	/* The segment holds the GNU note and 8 bytes of the next header. */
+	/* The segment and the file end 4 bytes into the Xen note's header. */
 	size_t len = note_at_end();
 
-	img.ph[1].p_filesz = sizeof(struct note) + 8;
-	memmove(&img.xen, &img.xen, 0);
-	parse_guarded(len - sizeof(struct note) + 8, -1, 0);
+	img.ph[1].p_filesz = sizeof(struct note) + 4;
+	parse_guarded(len - sizeof(struct note) + 4, -1, 0);
 }
 
 static void parse_ok(struct elf_image *out)
@@ -458,7 +463,7 @@ static void parse_ok(struct elf_image *out)
 }
 
 static void assert_fit_fails(const struct elf_image *out, uint64_t start, uint64_t end,
-			     const char *needle)
+                             const char *needle)
 {
 	struct err e;
 
@@ -517,44 +522,44 @@ static void test_fit_entry_outside(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_valid_image),
-		T(test_is_elf),
-		T(test_not_elf),
-		T(test_truncated_header),
-		T(test_class32),
-		T(test_wrong_machine),
-		T(test_big_endian),
-		T(test_bad_phentsize),
-		T(test_no_phdrs),
-		T(test_phdrs_past_eof),
-		T(test_phoff_past_eof),
-		T(test_segment_past_eof),
-		T(test_segment_offset_past_eof),
-		T(test_segment_filesz_wraps),
-		T(test_filesz_above_memsz),
-		T(test_paddr_wraps),
-		T(test_overlap),
-		T(test_overlap_contained),
-		T(test_adjacent_segments),
-		T(test_empty_load_ignored),
-		T(test_no_load_segments),
-		T(test_too_many_segments),
-		T(test_max_segments),
-		T(test_missing_pvh_note),
-		T(test_pvh_note_wrong_type),
-		T(test_pvh_note_wrong_name),
-		T(test_pvh_note_short_desc),
-		T(test_pvh_note_outside_segment),
-		T(test_note_segment_past_eof),
-		T(test_pvh_note_in_second_note_segment),
-		T(test_note_at_eof_guarded),
-		T(test_note_huge_namesz),
-		T(test_note_huge_descsz),
-		T(test_note_partial_header),
-		T(test_fit_ok),
-		T(test_fit_segment_above_ram),
-		T(test_fit_segment_below_start),
-		T(test_fit_entry_outside),
+	    T(test_valid_image),
+	    T(test_is_elf),
+	    T(test_not_elf),
+	    T(test_truncated_header),
+	    T(test_class32),
+	    T(test_wrong_machine),
+	    T(test_big_endian),
+	    T(test_bad_phentsize),
+	    T(test_no_phdrs),
+	    T(test_phdrs_past_eof),
+	    T(test_phoff_past_eof),
+	    T(test_segment_past_eof),
+	    T(test_segment_offset_past_eof),
+	    T(test_segment_filesz_wraps),
+	    T(test_filesz_above_memsz),
+	    T(test_paddr_wraps),
+	    T(test_overlap),
+	    T(test_overlap_contained),
+	    T(test_adjacent_segments),
+	    T(test_empty_load_ignored),
+	    T(test_no_load_segments),
+	    T(test_too_many_segments),
+	    T(test_max_segments),
+	    T(test_missing_pvh_note),
+	    T(test_pvh_note_wrong_type),
+	    T(test_pvh_note_wrong_name),
+	    T(test_pvh_note_short_desc),
+	    T(test_pvh_note_outside_segment),
+	    T(test_note_segment_past_eof),
+	    T(test_pvh_note_in_second_note_segment),
+	    T(test_note_at_eof_guarded),
+	    T(test_note_huge_namesz),
+	    T(test_note_huge_descsz),
+	    T(test_note_partial_header),
+	    T(test_fit_ok),
+	    T(test_fit_segment_above_ram),
+	    T(test_fit_segment_below_start),
+	    T(test_fit_entry_outside),
 	};
 
 	return cmocka_run_group_tests_name("elf", tests, NULL, NULL);

@@ -1,0 +1,381 @@
+// SPDX-License-Identifier: MIT
+/* The 16550A register model, with recording tx and irq callbacks. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "hw/uart16550.h"
+
+#include <string.h>
+
+static struct uart u;
+static uint8_t sent[2 * UART_RX_SIZE];
+static size_t nr_sent;
+static int nr_irqs;
+static int cookie;
+
+static void record_tx(struct uart *uart, uint8_t byte)
+{
+	assert_ptr_equal(uart, &u);
+	assert_ptr_equal(uart->opaque, &cookie);
+	assert_true(nr_sent < sizeof(sent));
+	sent[nr_sent++] = byte;
+}
+
+static void record_irq(struct uart *uart)
+{
+	assert_ptr_equal(uart, &u);
+	nr_irqs++;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	memset(&u, 0x5a, sizeof(u)); /* uart_init must not rely on zeroed memory */
+	uart_init(&u, record_tx, record_irq, &cookie);
+	nr_sent = 0;
+	nr_irqs = 0;
+	return 0;
+}
+
+static void receive(const char *s)
+{
+	assert_int_equal(uart_receive(&u, (const uint8_t *)s, strlen(s)), strlen(s));
+}
+
+static void test_power_on(void **state)
+{
+	(void)state;
+	assert_int_equal(uart_read(&u, UART_IER), 0);
+	assert_int_equal(uart_read(&u, UART_IIR), UART_IIR_NO_INT);
+	assert_int_equal(uart_read(&u, UART_LCR), 0);
+	assert_int_equal(uart_read(&u, UART_MCR), 0);
+	assert_int_equal(uart_read(&u, UART_LSR), UART_LSR_THRE | UART_LSR_TEMT);
+	assert_int_equal(uart_read(&u, UART_SCR), 0);
+	assert_int_equal(uart_read(&u, UART_RBR), 0);
+	assert_int_equal(nr_irqs, 0);
+}
+
+static void test_dlab_divisor(void **state)
+{
+	(void)state;
+	uart_write(&u, UART_IER, UART_IER_RDI);
+	uart_write(&u, UART_LCR, UART_LCR_DLAB | 0x03);
+	uart_write(&u, UART_RBR, 0x01); /* DLL: 115200 baud */
+	uart_write(&u, UART_IER, 0x80); /* DLM */
+	assert_int_equal(uart_read(&u, UART_RBR), 0x01);
+	assert_int_equal(uart_read(&u, UART_IER), 0x80);
+	assert_int_equal(nr_sent, 0); /* DLL is not THR */
+	uart_write(&u, UART_LCR, 0x03);
+	/* With DLAB off again, IER kept its value and RBR is the receiver. */
+	assert_int_equal(uart_read(&u, UART_IER), UART_IER_RDI);
+	assert_int_equal(uart_read(&u, UART_LCR), 0x03);
+	uart_write(&u, UART_LCR, UART_LCR_DLAB);
+	assert_int_equal(uart_read(&u, UART_RBR), 0x01);
+	assert_int_equal(uart_read(&u, UART_IER), 0x80);
+}
+
+static void test_dlab_does_not_consume_rx(void **state)
+{
+	(void)state;
+	receive("x");
+	uart_write(&u, UART_LCR, UART_LCR_DLAB);
+	assert_int_equal(uart_read(&u, UART_RBR), 0); /* DLL */
+	uart_write(&u, UART_LCR, 0);
+	assert_int_equal(uart_read(&u, UART_RBR), 'x');
+}
+
+static void test_ier_low_bits(void **state)
+{
+	(void)state;
+	uart_write(&u, UART_IER, 0xff);
+	assert_int_equal(uart_read(&u, UART_IER), 0x0f);
+}
+
+static void test_thri_enable_raises(void **state)
+{
+	(void)state;
+	uart_write(&u, UART_IER, UART_IER_THRI);
+	assert_int_equal(nr_irqs, 1);
+	assert_int_equal(uart_read(&u, UART_IIR), UART_IIR_THRI);
+	/* Reading IIR acknowledged the THRE interrupt. */
+	assert_int_equal(uart_read(&u, UART_IIR), UART_IIR_NO_INT);
+}
+
+static void test_thri_fifo_bits(void **state)
+{
+	(void)state;
+	uart_write(&u, UART_IIR, UART_FCR_ENABLE);
+	assert_int_equal(uart_read(&u, UART_IIR), UART_IIR_FIFO | UART_IIR_NO_INT);
+	uart_write(&u, UART_IER, UART_IER_THRI);
+	assert_int_equal(uart_read(&u, UART_IIR), 0xc2);
+	assert_int_equal(uart_read(&u, UART_IIR), 0xc1);
+	/* FCR bit 0 clear turns the FIFO off again. */
+	uart_write(&u, UART_IIR, 0);
+	assert_int_equal(uart_read(&u, UART_IIR), UART_IIR_NO_INT);
+}
+
+static void test_thri_rewrite_no_new_interrupt(void **state)
+{
+	(void)state;
+	uart_write(&u, UART_IER, UART_IER_THRI);
+	assert_int_equal(uart_read(&u, UART_IIR), UART_IIR_THRI);
+	/* Writing IER with THRI already on is not a 0->1 edge. */
+	uart_write(&u, UART_IER, UART_IER_THRI);
+	assert_int_equal(nr_irqs, 1);
+	assert_int_equal(uart_read(&u, UART_IIR), UART_IIR_NO_INT);
+	/* Off and on again is. */
+	uart_write(&u, UART_IER, 0);
+	uart_write(&u, UART_IER, UART_IER_THRI);
+	assert_int_equal(nr_irqs, 2);
+	assert_int_equal(uart_read(&u, UART_IIR), UART_IIR_THRI);
+}
+
+static void test_thr_transmits(void **state)
+{
+	(void)state;
+	uart_write(&u, UART_RBR, 'h');
+	uart_write(&u, UART_RBR, 'i');
+	uart_write(&u, UART_RBR, 0);
+	assert_int_equal(nr_sent, 3);
+	assert_memory_equal(sent, "hi", 3);
+	assert_int_equal(nr_irqs, 0); /* THRI is off */
+	assert_int_equal(uart_read(&u, UART_LSR), UART_LSR_THRE | UART_LSR_TEMT);
+}
+
+static void test_thr_with_thri_raises(void **state)
+{
+	(void)state;
+	uart_write(&u, UART_IER, UART_IER_THRI);
+	assert_int_equal(uart_read(&u, UART_IIR), UART_IIR_THRI);
+	uart_write(&u, UART_RBR, 'a');
+	assert_int_equal(nr_irqs, 2);
+	assert_int_equal(uart_read(&u, UART_IIR), UART_IIR_THRI);
+	assert_int_equal(uart_read(&u, UART_IIR), UART_IIR_NO_INT);
+}
+
+static void test_lsr_data_ready(void **state)
+{
+	(void)state;
+	assert_false(uart_read(&u, UART_LSR) & UART_LSR_DR);
+	receive("ab");
+	assert_int_equal(uart_read(&u, UART_LSR), UART_LSR_THRE | UART_LSR_TEMT | UART_LSR_DR);
+	assert_int_equal(uart_read(&u, UART_RBR), 'a');
+	assert_true(uart_read(&u, UART_LSR) & UART_LSR_DR);
+	assert_int_equal(uart_read(&u, UART_RBR), 'b');
+	assert_int_equal(uart_read(&u, UART_LSR), UART_LSR_THRE | UART_LSR_TEMT);
+}
+
+static void test_rbr_order(void **state)
+{
+	const char *msg = "hello, mote";
+
+	(void)state;
+	receive("hello, ");
+	receive("mote");
+	for (size_t i = 0; i < strlen(msg); i++)
+		assert_int_equal(uart_read(&u, UART_RBR), (uint8_t)msg[i]);
+	assert_int_equal(uart_read(&u, UART_RBR), 0); /* empty reads 0 */
+}
+
+static void test_receive_irq_only_with_rdi(void **state)
+{
+	(void)state;
+	receive("a");
+	assert_int_equal(nr_irqs, 0);
+	assert_int_equal(uart_read(&u, UART_IIR), UART_IIR_NO_INT);
+	/* Enabling RDI with data waiting raises at once. */
+	uart_write(&u, UART_IER, UART_IER_RDI);
+	assert_int_equal(nr_irqs, 1);
+	receive("b");
+	assert_int_equal(nr_irqs, 2);
+	assert_int_equal(uart_read(&u, UART_IIR), UART_IIR_RDI);
+	/* RDI stays pending until the data is read, then clears. */
+	assert_int_equal(uart_read(&u, UART_IIR), UART_IIR_RDI);
+	uart_read(&u, UART_RBR);
+	uart_read(&u, UART_RBR);
+	assert_int_equal(uart_read(&u, UART_IIR), UART_IIR_NO_INT);
+}
+
+static void test_receive_nothing_no_irq(void **state)
+{
+	(void)state;
+	uart_write(&u, UART_IER, UART_IER_RDI);
+	assert_int_equal(uart_receive(&u, (const uint8_t *)"", 0), 0);
+	assert_int_equal(nr_irqs, 0);
+}
+
+static void test_rdi_before_thri(void **state)
+{
+	(void)state;
+	uart_write(&u, UART_IER, UART_IER_RDI | UART_IER_THRI);
+	receive("z");
+	assert_int_equal(uart_read(&u, UART_IIR), UART_IIR_RDI);
+	/* The RDI read did not acknowledge THRE: it shows once RX drains. */
+	assert_int_equal(uart_read(&u, UART_RBR), 'z');
+	assert_int_equal(uart_read(&u, UART_IIR), UART_IIR_THRI);
+	assert_int_equal(uart_read(&u, UART_IIR), UART_IIR_NO_INT);
+}
+
+static void test_fcr_clear_rx(void **state)
+{
+	(void)state;
+	receive("stale");
+	uart_write(&u, UART_IIR, UART_FCR_ENABLE | UART_FCR_CLEAR_RX);
+	assert_false(uart_read(&u, UART_LSR) & UART_LSR_DR);
+	receive("new");
+	assert_int_equal(uart_read(&u, UART_RBR), 'n');
+}
+
+static void test_msr_normal(void **state)
+{
+	(void)state;
+	assert_int_equal(uart_read(&u, UART_MSR), UART_MSR_NORMAL);
+	uart_write(&u, UART_MCR, 0x0f); /* DTR, RTS, OUT1, OUT2 but no loop */
+	assert_int_equal(uart_read(&u, UART_MSR), 0xb0);
+}
+
+static void test_msr_loopback(void **state)
+{
+	(void)state;
+	/* The 8250 driver's probe: RTS|OUT2|LOOP must show CTS|DCD. */
+	uart_write(&u, UART_MCR, 0x1a);
+	assert_int_equal(uart_read(&u, UART_MSR) & 0xf0, 0x90);
+	uart_write(&u, UART_MCR, UART_MCR_LOOP | 0x01); /* DTR -> DSR */
+	assert_int_equal(uart_read(&u, UART_MSR) & 0xf0, 0x20);
+	uart_write(&u, UART_MCR, UART_MCR_LOOP | 0x04); /* OUT1 -> RI */
+	assert_int_equal(uart_read(&u, UART_MSR) & 0xf0, 0x40);
+	uart_write(&u, UART_MCR, UART_MCR_LOOP | 0x0f);
+	assert_int_equal(uart_read(&u, UART_MSR) & 0xf0, 0xf0);
+	uart_write(&u, UART_MCR, UART_MCR_LOOP);
+	assert_int_equal(uart_read(&u, UART_MSR) & 0xf0, 0);
+}
+
+static void test_mcr_masked(void **state)
+{
+	(void)state;
+	uart_write(&u, UART_MCR, 0xff);
+	assert_int_equal(uart_read(&u, UART_MCR), 0x1f);
+}
+
+static void test_loopback_no_tx(void **state)
+{
+	(void)state;
+	uart_write(&u, UART_MCR, UART_MCR_LOOP);
+	uart_write(&u, UART_RBR, 'x');
+	assert_int_equal(nr_sent, 0);
+	uart_write(&u, UART_MCR, 0);
+	uart_write(&u, UART_RBR, 'y');
+	assert_int_equal(nr_sent, 1);
+	assert_int_equal(sent[0], 'y');
+}
+
+static void test_scr(void **state)
+{
+	(void)state;
+	uart_write(&u, UART_SCR, 0xa5);
+	assert_int_equal(uart_read(&u, UART_SCR), 0xa5);
+	uart_write(&u, UART_SCR, 0x5a);
+	assert_int_equal(uart_read(&u, UART_SCR), 0x5a);
+}
+
+static void test_bad_register(void **state)
+{
+	(void)state;
+	assert_int_equal(uart_read(&u, UART_NR_REGS), 0xff);
+	uart_write(&u, UART_NR_REGS, 0x12); /* ignored */
+	assert_int_equal(uart_read(&u, UART_SCR), 0);
+	assert_int_equal(nr_sent, 0);
+}
+
+static void test_rx_ring_full(void **state)
+{
+	static uint8_t buf[UART_RX_SIZE + 100];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(i * 7);
+	assert_int_equal(uart_receive(&u, buf, sizeof(buf)), UART_RX_SIZE);
+	assert_int_equal(uart_receive(&u, buf, 1), 0);
+	for (size_t i = 0; i < UART_RX_SIZE; i++)
+		assert_int_equal(uart_read(&u, UART_RBR), buf[i]);
+	assert_false(uart_read(&u, UART_LSR) & UART_LSR_DR);
+}
+
+static void test_rx_ring_partial_space(void **state)
+{
+	static uint8_t buf[UART_RX_SIZE];
+
+	(void)state;
+	memset(buf, 'q', sizeof(buf));
+	assert_int_equal(uart_receive(&u, buf, UART_RX_SIZE - 10), UART_RX_SIZE - 10);
+	assert_int_equal(uart_receive(&u, buf, 50), 10);
+	uart_read(&u, UART_RBR);
+	assert_int_equal(uart_receive(&u, buf, 50), 1);
+}
+
+static void test_rx_ring_wraps(void **state)
+{
+	static uint8_t buf[UART_RX_SIZE - 1];
+
+	(void)state;
+	/* Three passes move head and tail around the ring. */
+	for (int pass = 0; pass < 3; pass++) {
+		for (size_t i = 0; i < sizeof(buf); i++)
+			buf[i] = (uint8_t)(i + (size_t)pass);
+		assert_int_equal(uart_receive(&u, buf, sizeof(buf)), sizeof(buf));
+		for (size_t i = 0; i < sizeof(buf); i++)
+			assert_int_equal(uart_read(&u, UART_RBR), buf[i]);
+	}
+	assert_false(uart_read(&u, UART_LSR) & UART_LSR_DR);
+}
+
+static void test_no_callbacks(void **state)
+{
+	(void)state;
+	/* A UART without tx or irq callbacks must not call through NULL. */
+	uart_init(&u, NULL, NULL, NULL);
+	uart_write(&u, UART_IER, UART_IER_THRI | UART_IER_RDI);
+	uart_write(&u, UART_RBR, 'x');
+	receive("y");
+	assert_int_equal(uart_read(&u, UART_IIR), UART_IIR_RDI);
+	assert_int_equal(nr_irqs, 0);
+	assert_int_equal(nr_sent, 0);
+}
+
+#define T(f) cmocka_unit_test_setup(f, setup)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    T(test_power_on),
+	    T(test_dlab_divisor),
+	    T(test_dlab_does_not_consume_rx),
+	    T(test_ier_low_bits),
+	    T(test_thri_enable_raises),
+	    T(test_thri_fifo_bits),
+	    T(test_thri_rewrite_no_new_interrupt),
+	    T(test_thr_transmits),
+	    T(test_thr_with_thri_raises),
+	    T(test_lsr_data_ready),
+	    T(test_rbr_order),
+	    T(test_receive_irq_only_with_rdi),
+	    T(test_receive_nothing_no_irq),
+	    T(test_rdi_before_thri),
+	    T(test_fcr_clear_rx),
+	    T(test_msr_normal),
+	    T(test_msr_loopback),
+	    T(test_mcr_masked),
+	    T(test_loopback_no_tx),
+	    T(test_scr),
+	    T(test_bad_register),
+	    T(test_rx_ring_full),
+	    T(test_rx_ring_partial_space),
+	    T(test_rx_ring_wraps),
+	    T(test_no_callbacks),
+	};
+
+	return cmocka_run_group_tests_name("uart", tests, NULL, NULL);
+}
