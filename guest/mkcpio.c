@@ -37,8 +37,8 @@ static void put(FILE *out, const struct entry *e)
 {
 	size_t namelen = strlen(e->path) + 1;
 
-	fprintf(out, "070701%08X%08X%08X%08X%08X%08X%08zX%08X%08X%08X%08X%08zX%08X", ino++,
-		e->mode, 0U, 0U, 1U, 0U, e->size, 0U, 0U, e->rmajor, e->rminor, namelen, 0U);
+	fprintf(out, "070701%08X%08X%08X%08X%08X%08X%08zX%08X%08X%08X%08X%08zX%08X", ino++, e->mode,
+	        0U, 0U, 1U, 0U, e->size, 0U, 0U, e->rmajor, e->rminor, namelen, 0U);
 	fwrite(e->path, 1, namelen, out);
 	pad4(out);
 	fwrite(e->data, 1, e->size, out);
@@ -70,14 +70,14 @@ static int line(FILE *out, const char *l, int lineno)
 {
 	char kind[8], path[512], arg[1024], type = 'c';
 	unsigned mode = 0, ma = 0, mi = 0;
-	struct entry e = { .data = "" };
+	struct entry e = {.data = ""};
 
 	if (sscanf(l, "%7s", kind) != 1 || kind[0] == '#')
 		return 0;
 	if (!strcmp(kind, "dir") && sscanf(l, "%*s %511s %o", path, &mode) == 2) {
 		e.mode = S_IFDIR | mode;
 	} else if (!strcmp(kind, "file") &&
-		   sscanf(l, "%*s %511s %o %1023s", path, &mode, arg) == 3) {
+	           sscanf(l, "%*s %511s %o %1023s", path, &mode, arg) == 3) {
 		e.mode = S_IFREG | mode;
 		e.data = slurp(arg, &e.size);
 	} else if (!strcmp(kind, "slink") && sscanf(l, "%*s %511s %1023s", path, arg) == 2) {
@@ -85,7 +85,7 @@ static int line(FILE *out, const char *l, int lineno)
 		e.data = arg;
 		e.size = strlen(arg);
 	} else if (!strcmp(kind, "nod") &&
-		   sscanf(l, "%*s %511s %o %c %u %u", path, &mode, &type, &ma, &mi) == 5) {
+	           sscanf(l, "%*s %511s %o %c %u %u", path, &mode, &type, &ma, &mi) == 5) {
 		e.mode = (type == 'b' ? S_IFBLK : S_IFCHR) | mode;
 		e.rmajor = ma;
 		e.rminor = mi;
@@ -100,7 +100,7 @@ static int line(FILE *out, const char *l, int lineno)
 
 int main(int argc, char **argv)
 {
-	struct entry trailer = { .path = "TRAILER!!!", .data = "" };
+	struct entry trailer = {.path = "TRAILER!!!", .data = ""};
 	char l[2048];
 	int lineno = 0;
 	FILE *out;

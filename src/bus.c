@@ -25,8 +25,7 @@ static bool overlaps(const struct bus_range *r, uint64_t base, uint64_t len)
 	return base < r->base + r->len && r->base < base + len;
 }
 
-int bus_register(enum bus_space space, uint64_t base, uint64_t len,
-		 io_handler_fn *fn, void *opaque)
+int bus_register(enum bus_space space, uint64_t base, uint64_t len, io_handler_fn *fn, void *opaque)
 {
 	struct bus *b = &buses[space];
 	int i;
@@ -38,7 +37,7 @@ int bus_register(enum bus_space space, uint64_t base, uint64_t len,
 			return -1;
 	for (i = b->nr; i > 0 && b->ranges[i - 1].base > base; i--)
 		b->ranges[i] = b->ranges[i - 1];
-	b->ranges[i] = (struct bus_range){ base, len, fn, opaque };
+	b->ranges[i] = (struct bus_range){base, len, fn, opaque};
 	b->nr++;
 	return 0;
 }
@@ -61,8 +60,8 @@ static const struct bus_range *lookup(const struct bus *b, uint64_t addr)
 	return NULL;
 }
 
-bool bus_dispatch(struct vcpu *vcpu, enum bus_space space, uint64_t addr,
-		  uint8_t *data, uint32_t len, bool is_write)
+bool bus_dispatch(struct vcpu *vcpu, enum bus_space space, uint64_t addr, uint8_t *data,
+                  uint32_t len, bool is_write)
 {
 	struct bus *b = &buses[space];
 	const struct bus_range *r = lookup(b, addr);

@@ -41,7 +41,7 @@ static void fatal_signal(int sig)
 
 void console_raw(void)
 {
-	static const int fatal[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+	static const int fatal[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
 	struct termios raw;
 
 	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &saved) < 0)
@@ -96,9 +96,9 @@ int console_pump(int stop_fd)
 	sfd = signalfd(-1, &set, SFD_CLOEXEC);
 	for (;;) {
 		struct pollfd p[3] = {
-			{ .fd = stop_fd, .events = POLLIN },
-			{ .fd = sfd, .events = POLLIN },
-			{ .fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN },
+		    {.fd = stop_fd, .events = POLLIN},
+		    {.fd = sfd, .events = POLLIN},
+		    {.fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN},
 		};
 		uint8_t buf[256];
 		ssize_t n;

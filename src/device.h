@@ -15,13 +15,13 @@ struct device {
 };
 
 /* Places a struct device in the "mote_devices" section; devices_init walks it. */
-#define DEVICE_REGISTER(dev_name, init_fn, stop_fn)                          \
-	static const struct device device_##dev_name                        \
-		__attribute__((used, section("mote_devices"), aligned(8))) = { \
-			.name = #dev_name,                                   \
-			.init = (init_fn),                                   \
-			.stop = (stop_fn),                                   \
-		}
+#define DEVICE_REGISTER(dev_name, init_fn, stop_fn)                        \
+	static const struct device device_##dev_name                       \
+	    __attribute__((used, section("mote_devices"), aligned(8))) = { \
+	        .name = #dev_name,                                         \
+	        .init = (init_fn),                                         \
+	        .stop = (stop_fn),                                         \
+	}
 
 /* Runs every registered device's init; -1 if one fails. */
 int devices_init(struct vm *vm);

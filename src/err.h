@@ -12,8 +12,7 @@ struct err {
 };
 
 /* Formats a message into @e (if non-NULL) and returns -1. */
-int err_set(struct err *e, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int err_set(struct err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Prints "mote: <message>" to stderr and exits with status 1. */
 _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

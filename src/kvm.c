@@ -41,7 +41,6 @@ int kvm_open(void)
 		    path, strerror(errno));
 	version = kvm_ioctl_try(fd, KVM_GET_API_VERSION, NULL);
 	if (version != KVM_API_VERSION)
-		die("%s: KVM API version %d, mote needs %d", path, version,
-		    KVM_API_VERSION);
+		die("%s: KVM API version %d, mote needs %d", path, version, KVM_API_VERSION);
 	return fd;
 }

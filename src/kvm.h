@@ -11,8 +11,7 @@ int kvm_ioctl_try(int fd, unsigned long req, void *arg);
 /* Issues @req on @fd; on failure prints @name and the error, and exits. */
 int kvm_ioctl_named(int fd, unsigned long req, const char *name, void *arg);
 
-#define kvm_ioctl(fd, req, arg) \
-	kvm_ioctl_named((fd), (req), #req, (void *)(uintptr_t)(arg))
+#define kvm_ioctl(fd, req, arg) kvm_ioctl_named((fd), (req), #req, (void *)(uintptr_t)(arg))
 
 /* Opens the KVM device (MOTE_KVM_DEVICE or /dev/kvm) and checks its API
  * version; dies with a message saying how to run without it. */

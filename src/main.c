@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MOTE_VERSION "0.1.0"
-#define DEFAULT_MEMORY "128M"
+#define MOTE_VERSION    "0.1.0"
+#define DEFAULT_MEMORY  "128M"
 #define DEFAULT_CMDLINE "console=ttyS0"
 
 struct run_options {
@@ -61,13 +61,13 @@ static void run_usage(FILE *out)
 static int parse_run(int argc, char **argv, struct run_options *o)
 {
 	static const struct option opts[] = {
-		{ "kernel", required_argument, NULL, 'k' },
-		{ "initrd", required_argument, NULL, 'i' },
-		{ "cmdline", required_argument, NULL, 'c' },
-		{ "memory", required_argument, NULL, 'm' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"kernel", required_argument, NULL, 'k'},
+	    {"initrd", required_argument, NULL, 'i'},
+	    {"cmdline", required_argument, NULL, 'c'},
+	    {"memory", required_argument, NULL, 'm'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -94,22 +94,22 @@ static int parse_run(int argc, char **argv, struct run_options *o)
 static void report_load(const struct guest_mem *m, const struct boot_result *r)
 {
 	fprintf(stderr, "mote: guest RAM %llu MiB at host [0x%llx, 0x%llx)\n",
-		(unsigned long long)(m->size / MiB), (unsigned long long)(uintptr_t)m->host,
-		(unsigned long long)((uintptr_t)m->host + m->size));
+	        (unsigned long long)(m->size / MiB), (unsigned long long)(uintptr_t)m->host,
+	        (unsigned long long)((uintptr_t)m->host + m->size));
 	fprintf(stderr,
-		"mote: %s boot, entry 0x%llx; kernel %llu KiB mapped, %llu KiB copied; "
-		"initrd at 0x%llx, %llu KiB mapped, %llu KiB copied\n",
-		r->kind == BOOT_PVH ? "PVH" : "bzImage 64-bit", (unsigned long long)r->entry,
-		(unsigned long long)(r->kernel_stats.mapped / KiB),
-		(unsigned long long)(r->kernel_stats.copied / KiB),
-		(unsigned long long)r->initrd_addr,
-		(unsigned long long)(r->initrd_stats.mapped / KiB),
-		(unsigned long long)(r->initrd_stats.copied / KiB));
+	        "mote: %s boot, entry 0x%llx; kernel %llu KiB mapped, %llu KiB copied; "
+	        "initrd at 0x%llx, %llu KiB mapped, %llu KiB copied\n",
+	        r->kind == BOOT_PVH ? "PVH" : "bzImage 64-bit", (unsigned long long)r->entry,
+	        (unsigned long long)(r->kernel_stats.mapped / KiB),
+	        (unsigned long long)(r->kernel_stats.copied / KiB),
+	        (unsigned long long)r->initrd_addr,
+	        (unsigned long long)(r->initrd_stats.mapped / KiB),
+	        (unsigned long long)(r->initrd_stats.copied / KiB));
 }
 
 static int cmd_run(int argc, char **argv)
 {
-	struct run_options o = { 0 };
+	struct run_options o = {0};
 	struct boot_result r;
 	struct err e;
 	struct vm vm;
@@ -132,8 +132,8 @@ static int cmd_run(int argc, char **argv)
 	status = vm_run(&vm);
 	if (o.verbose)
 		fprintf(stderr, "mote: %s; unhandled accesses: %llu port I/O, %llu MMIO\n",
-			vm.exit_msg, (unsigned long long)bus_unhandled(BUS_PIO),
-			(unsigned long long)bus_unhandled(BUS_MMIO));
+		        vm.exit_msg, (unsigned long long)bus_unhandled(BUS_PIO),
+		        (unsigned long long)bus_unhandled(BUS_MMIO));
 	return status;
 }
 

@@ -12,15 +12,15 @@ int mem_layout(struct guest_mem *m, uint64_t size, struct err *e)
 	memset(m, 0, sizeof(*m));
 	if (size < MEM_MIN_SIZE)
 		return err_set(e, "memory size %llu MiB is too small: mote needs at least %llu MiB",
-			       (unsigned long long)(size / MiB),
-			       (unsigned long long)(MEM_MIN_SIZE / MiB));
+		               (unsigned long long)(size / MiB),
+		               (unsigned long long)(MEM_MIN_SIZE / MiB));
 	if (size > MEM_MAX_SIZE)
 		return err_set(e, "memory size %llu GiB is too large (at most %llu GiB)",
-			       (unsigned long long)(size / GiB),
-			       (unsigned long long)(MEM_MAX_SIZE / GiB));
+		               (unsigned long long)(size / GiB),
+		               (unsigned long long)(MEM_MAX_SIZE / GiB));
 	if (size % PAGE_SIZE)
 		return err_set(e, "memory size %llu is not a multiple of 4 KiB",
-			       (unsigned long long)size);
+		               (unsigned long long)size);
 	m->size = size;
 	m->slots[0].gpa = 0;
 	m->slots[0].size = size < MEM_HOLE_START ? size : MEM_HOLE_START;
@@ -36,11 +36,11 @@ int mem_layout(struct guest_mem *m, uint64_t size, struct err *e)
 int mem_map(struct guest_mem *m, struct err *e)
 {
 	void *p = mmap(NULL, m->size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
 	if (p == MAP_FAILED)
 		return err_set(e, "cannot map %llu MiB of guest memory: %s",
-			       (unsigned long long)(m->size / MiB), strerror(errno));
+		               (unsigned long long)(m->size / MiB), strerror(errno));
 	m->host = p;
 	m->slots[0].host = m->host;
 	if (m->nr_slots > 1)
@@ -88,10 +88,22 @@ int parse_size(const char *s, uint64_t *out)
 	if (errno)
 		return -1;
 	switch (toupper((unsigned char)*end)) {
-	case 'K': mult = KiB; end++; break;
-	case 'M': mult = MiB; end++; break;
-	case 'G': mult = GiB; end++; break;
-	case 'T': mult = 1024 * GiB; end++; break;
+	case 'K':
+		mult = KiB;
+		end++;
+		break;
+	case 'M':
+		mult = MiB;
+		end++;
+		break;
+	case 'G':
+		mult = GiB;
+		end++;
+		break;
+	case 'T':
+		mult = 1024 * GiB;
+		end++;
+		break;
 	case '\0': break;
 	default: return -1;
 	}

@@ -14,10 +14,10 @@
 
 /* RAM above this address moves above 4 GiB: [3 GiB, 4 GiB) is MMIO. */
 #define MEM_HOLE_START (3 * GiB)
-#define MEM_HOLE_END (4 * GiB)
-#define MEM_MIN_SIZE (16 * MiB)
-#define MEM_MAX_SIZE (1ULL << 46)
-#define PAGE_SIZE 4096ULL
+#define MEM_HOLE_END   (4 * GiB)
+#define MEM_MIN_SIZE   (16 * MiB)
+#define MEM_MAX_SIZE   (1ULL << 46)
+#define PAGE_SIZE      4096ULL
 
 struct mem_slot {
 	uint64_t gpa;

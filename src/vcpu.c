@@ -13,10 +13,10 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#define LAPIC_LVT_LINT0 0x350
-#define LAPIC_LVT_LINT1 0x360
+#define LAPIC_LVT_LINT0   0x350
+#define LAPIC_LVT_LINT1   0x360
 #define LAPIC_MODE_EXTINT 0x7
-#define LAPIC_MODE_NMI 0x4
+#define LAPIC_MODE_NMI    0x4
 
 /* The signal that pulls a vCPU thread out of KVM_RUN. */
 #define VCPU_KICK_SIGNAL SIGUSR1
@@ -36,7 +36,7 @@ static void set_lint(int fd)
 
 static void set_fpu(int fd)
 {
-	struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 };
+	struct kvm_fpu fpu = {.fcw = 0x37f, .mxcsr = 0x1f80};
 
 	kvm_ioctl(fd, KVM_SET_FPU, &fpu);
 }
@@ -71,8 +71,7 @@ static void handle_mmio(struct vcpu *v)
 {
 	struct kvm_run *r = v->run;
 
-	bus_dispatch(v, BUS_MMIO, r->mmio.phys_addr, r->mmio.data, r->mmio.len,
-		     r->mmio.is_write);
+	bus_dispatch(v, BUS_MMIO, r->mmio.phys_addr, r->mmio.data, r->mmio.len, r->mmio.is_write);
 }
 
 static void handle_system_event(struct vcpu *v)
@@ -81,12 +80,8 @@ static void handle_system_event(struct vcpu *v)
 	case KVM_SYSTEM_EVENT_SHUTDOWN:
 		vm_stop(v->vm, VM_EXIT_POWEROFF, "guest powered off");
 		break;
-	case KVM_SYSTEM_EVENT_RESET:
-		vm_stop(v->vm, VM_EXIT_REBOOT, "guest reset");
-		break;
-	default:
-		vm_stop(v->vm, VM_EXIT_ERROR, "guest crashed (system event)");
-		break;
+	case KVM_SYSTEM_EVENT_RESET: vm_stop(v->vm, VM_EXIT_REBOOT, "guest reset"); break;
+	default: vm_stop(v->vm, VM_EXIT_ERROR, "guest crashed (system event)"); break;
 	}
 }
 
@@ -98,7 +93,7 @@ static void fail(struct vcpu *v, const char *what)
 	if (kvm_ioctl_try(v->fd, KVM_GET_REGS, &regs) < 0)
 		memset(&regs, 0, sizeof(regs));
 	snprintf(msg, sizeof(msg), "vCPU %d: %s (rip 0x%llx)", v->id, what,
-		 (unsigned long long)regs.rip);
+	         (unsigned long long)regs.rip);
 	vm_stop(v->vm, VM_EXIT_ERROR, msg);
 }
 
@@ -108,31 +103,20 @@ static void handle_exit(struct vcpu *v)
 	char what[96];
 
 	switch (r->exit_reason) {
-	case KVM_EXIT_IO:
-		handle_io(v);
-		break;
-	case KVM_EXIT_MMIO:
-		handle_mmio(v);
-		break;
-	case KVM_EXIT_SHUTDOWN:
-		vm_stop(v->vm, VM_EXIT_REBOOT, "guest reset (triple fault)");
-		break;
-	case KVM_EXIT_HLT:
-		vm_stop(v->vm, VM_EXIT_POWEROFF, "guest halted");
-		break;
-	case KVM_EXIT_SYSTEM_EVENT:
-		handle_system_event(v);
-		break;
-	case KVM_EXIT_INTR:
-		break;
+	case KVM_EXIT_IO: handle_io(v); break;
+	case KVM_EXIT_MMIO: handle_mmio(v); break;
+	case KVM_EXIT_SHUTDOWN: vm_stop(v->vm, VM_EXIT_REBOOT, "guest reset (triple fault)"); break;
+	case KVM_EXIT_HLT: vm_stop(v->vm, VM_EXIT_POWEROFF, "guest halted"); break;
+	case KVM_EXIT_SYSTEM_EVENT: handle_system_event(v); break;
+	case KVM_EXIT_INTR: break;
 	case KVM_EXIT_FAIL_ENTRY:
 		snprintf(what, sizeof(what), "KVM entry failed, reason 0x%llx",
-			 (unsigned long long)r->fail_entry.hardware_entry_failure_reason);
+		         (unsigned long long)r->fail_entry.hardware_entry_failure_reason);
 		fail(v, what);
 		break;
 	case KVM_EXIT_INTERNAL_ERROR:
 		snprintf(what, sizeof(what), "KVM internal error, suberror %u",
-			 r->internal.suberror);
+		         r->internal.suberror);
 		fail(v, what);
 		break;
 	default:
@@ -149,7 +133,7 @@ static void kick_handler(int sig)
 
 void vcpu_loop(struct vcpu *v)
 {
-	struct sigaction sa = { .sa_handler = kick_handler };
+	struct sigaction sa = {.sa_handler = kick_handler};
 	sigset_t set;
 
 	sigaction(VCPU_KICK_SIGNAL, &sa, NULL);

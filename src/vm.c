@@ -15,7 +15,7 @@
 
 static void create_irqchip(struct vm *vm)
 {
-	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
 
 	kvm_ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, VM_TSS_ADDR);
 	uint64_t ident = VM_IDENTITY_MAP_ADDR;
@@ -29,10 +29,10 @@ static void vm_map_memory(struct vm *vm)
 	for (int i = 0; i < vm->mem.nr_slots; i++) {
 		const struct mem_slot *s = &vm->mem.slots[i];
 		struct kvm_userspace_memory_region r = {
-			.slot = (uint32_t)i,
-			.guest_phys_addr = s->gpa,
-			.memory_size = s->size,
-			.userspace_addr = (uintptr_t)s->host,
+		    .slot = (uint32_t)i,
+		    .guest_phys_addr = s->gpa,
+		    .memory_size = s->size,
+		    .userspace_addr = (uintptr_t)s->host,
 		};
 
 		kvm_ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r);
@@ -67,7 +67,7 @@ int vm_create(struct vm *vm, struct err *e)
 
 void vm_irq_line(struct vm *vm, uint32_t irq, int level)
 {
-	struct kvm_irq_level l = { .irq = irq, .level = (uint32_t)level };
+	struct kvm_irq_level l = {.irq = irq, .level = (uint32_t)level};
 
 	kvm_ioctl_try(vm->vm_fd, KVM_IRQ_LINE, &l);
 }
@@ -112,13 +112,10 @@ static int exit_status(struct vm *vm, int sig)
 {
 	switch ((enum vm_exit)atomic_load(&vm->exit)) {
 	case VM_EXIT_REBOOT:
-	case VM_EXIT_POWEROFF:
-		return 0;
-	case VM_EXIT_SIGNAL:
-		return 128 + sig;
+	case VM_EXIT_POWEROFF: return 0;
+	case VM_EXIT_SIGNAL: return 128 + sig;
 	case VM_EXIT_ERROR:
-	case VM_RUNNING:
-		break;
+	case VM_RUNNING: break;
 	}
 	fprintf(stderr, "mote: %s\n", vm->exit_msg);
 	return 1;

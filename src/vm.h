@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 /* Addresses KVM needs for Intel's real-mode emulation, inside the MMIO hole. */
-#define VM_TSS_ADDR 0xfffbd000ULL
+#define VM_TSS_ADDR          0xfffbd000ULL
 #define VM_IDENTITY_MAP_ADDR 0xfffbc000ULL
 
 enum vm_exit {

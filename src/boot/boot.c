@@ -12,7 +12,7 @@
 #include <string.h>
 
 int boot_place_initrd(uint64_t size, uint64_t kernel_end, uint64_t ram_top, uint64_t max_addr,
-		      const char *name, uint64_t *addr, struct err *e)
+                      const char *name, uint64_t *addr, struct err *e)
 {
 	uint64_t top = ram_top;
 	uint64_t room;
@@ -24,23 +24,26 @@ int boot_place_initrd(uint64_t size, uint64_t kernel_end, uint64_t ram_top, uint
 	kernel_end = (kernel_end + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
 	room = top > kernel_end ? top - kernel_end : 0;
 	if (size > room)
-		return err_set(e, "initrd '%s' (%llu MiB) does not fit in guest memory: %llu MiB "
-			       "free between the kernel and 0x%llx; give the VM more --memory",
-			       name, (unsigned long long)((size + MiB - 1) / MiB),
-			       (unsigned long long)(room / MiB), (unsigned long long)top);
+		return err_set(e,
+		               "initrd '%s' (%llu MiB) does not fit in guest memory: %llu MiB "
+		               "free between the kernel and 0x%llx; give the VM more --memory",
+		               name, (unsigned long long)((size + MiB - 1) / MiB),
+		               (unsigned long long)(room / MiB), (unsigned long long)top);
 	*addr = (top - size) & ~(PAGE_SIZE - 1);
 	return 0;
 }
 
 static int write_cmdline(const struct guest_mem *m, const char *cmdline, uint64_t max,
-			 struct err *e)
+                         struct err *e)
 {
 	size_t len = strlen(cmdline);
 	char *dst;
 
 	if (len + 1 > max)
-		return err_set(e, "command line is too long: %zu bytes, the kernel takes at most "
-			       "%llu", len, (unsigned long long)(max - 1));
+		return err_set(e,
+		               "command line is too long: %zu bytes, the kernel takes at most "
+		               "%llu",
+		               len, (unsigned long long)(max - 1));
 	dst = guest_ptr(m, BOOT_CMDLINE_ADDR, len + 1);
 	if (!dst)
 		return err_set(e, "no guest memory for the command line");
@@ -49,7 +52,7 @@ static int write_cmdline(const struct guest_mem *m, const char *cmdline, uint64_
 }
 
 static int load_elf(const struct guest_mem *m, const struct image_file *k, struct boot_result *r,
-		    struct err *e)
+                    struct err *e)
 {
 	struct elf_image img;
 
@@ -70,38 +73,41 @@ static int load_elf(const struct guest_mem *m, const struct image_file *k, struc
 	return 0;
 }
 
-static int load_bzimage(const struct guest_mem *m, const struct image_file *k,
-			struct bzimage *bz, struct boot_result *r, struct err *e)
+static int load_bzimage(const struct guest_mem *m, const struct image_file *k, struct bzimage *bz,
+                        struct boot_result *r, struct err *e)
 {
 	if (bzimage_parse(k->data, k->size, k->path, bz, e) < 0)
 		return -1;
 	if (bz->load_addr < BOOT_HIGH_START || bz->mem_size > mem_low_end(m) ||
 	    bz->load_addr > mem_low_end(m) - bz->mem_size)
-		return err_set(e, "kernel '%s' needs [0x%llx, 0x%llx), more than the guest's %llu "
-			       "MiB below 3 GiB; give the VM more --memory", k->path,
-			       (unsigned long long)bz->load_addr,
-			       (unsigned long long)(bz->load_addr + bz->mem_size),
-			       (unsigned long long)(mem_low_end(m) / MiB));
+		return err_set(e,
+		               "kernel '%s' needs [0x%llx, 0x%llx), more than the guest's %llu "
+		               "MiB below 3 GiB; give the VM more --memory",
+		               k->path, (unsigned long long)bz->load_addr,
+		               (unsigned long long)(bz->load_addr + bz->mem_size),
+		               (unsigned long long)(mem_low_end(m) / MiB));
 	r->kind = BOOT_BZIMAGE;
 	r->entry = bz->load_addr + BZ_ENTRY64_OFFSET;
 	r->kernel_end = bz->load_addr + bz->mem_size;
 	return image_place(m, k, bz->kernel_offset, bz->kernel_size, bz->load_addr,
-			   &r->kernel_stats, e);
+	                   &r->kernel_stats, e);
 }
 
 static int load_kernel(const struct guest_mem *m, const struct image_file *k, struct bzimage *bz,
-		       struct boot_result *r, struct err *e)
+                       struct boot_result *r, struct err *e)
 {
 	if (elf_is_elf(k->data, k->size))
 		return load_elf(m, k, r, e);
 	if (bzimage_is_bzimage(k->data, k->size))
 		return load_bzimage(m, k, bz, r, e);
-	return err_set(e, "kernel '%s' is neither an ELF vmlinux nor a bzImage (no ELF magic, "
-		       "no \"HdrS\" at 0x202)", k->path);
+	return err_set(e,
+	               "kernel '%s' is neither an ELF vmlinux nor a bzImage (no ELF magic, "
+	               "no \"HdrS\" at 0x202)",
+	               k->path);
 }
 
 static int load_initrd(const struct guest_mem *m, const char *path, uint64_t max_addr,
-		       struct boot_result *r, struct err *e)
+                       struct boot_result *r, struct err *e)
 {
 	struct image_file f;
 	int ret;
@@ -109,7 +115,7 @@ static int load_initrd(const struct guest_mem *m, const char *path, uint64_t max
 	if (image_open(&f, path, "initrd", e) < 0)
 		return -1;
 	ret = boot_place_initrd(f.size, r->kernel_end, mem_low_end(m), max_addr, path,
-				&r->initrd_addr, e);
+	                        &r->initrd_addr, e);
 	if (!ret)
 		ret = image_place(m, &f, 0, f.size, r->initrd_addr, &r->initrd_stats, e);
 	r->initrd_size = f.size;
@@ -118,7 +124,7 @@ static int load_initrd(const struct guest_mem *m, const char *path, uint64_t max
 }
 
 static int write_boot_info(const struct guest_mem *m, const struct image_file *k,
-			   const struct bzimage *bz, struct boot_result *r, struct err *e)
+                           const struct bzimage *bz, struct boot_result *r, struct err *e)
 {
 	struct e820_entry map[E820_MAX];
 	int n = e820_build(m, map);
@@ -126,21 +132,21 @@ static int write_boot_info(const struct guest_mem *m, const struct image_file *k
 
 	if (r->kind == BOOT_PVH) {
 		r->info_addr = pvh_build_start_info(m, BOOT_CMDLINE_ADDR, r->initrd_addr,
-						    r->initrd_size, map, n);
+		                                    r->initrd_size, map, n);
 		return r->info_addr ? 0 : err_set(e, "no guest memory for hvm_start_info");
 	}
 	bp = guest_ptr(m, BOOT_INFO_ADDR, sizeof(*bp));
 	r->cr3 = pagetable_build(m);
 	if (!bp || !r->cr3)
 		return err_set(e, "no guest memory for boot_params and page tables");
-	bzimage_boot_params(bp, k->data, bz, BOOT_CMDLINE_ADDR, r->initrd_addr, r->initrd_size,
-			    map, n);
+	bzimage_boot_params(bp, k->data, bz, BOOT_CMDLINE_ADDR, r->initrd_addr, r->initrd_size, map,
+	                    n);
 	r->info_addr = BOOT_INFO_ADDR;
 	return 0;
 }
 
 int boot_load(const struct guest_mem *m, const struct boot_config *c, struct boot_result *r,
-	      struct err *e)
+              struct err *e)
 {
 	struct image_file k;
 	struct bzimage bz;
@@ -152,7 +158,8 @@ int boot_load(const struct guest_mem *m, const struct boot_config *c, struct boo
 	if (image_open(&k, c->kernel, "kernel", e) < 0)
 		return -1;
 	ret = load_kernel(m, &k, &bz, r, e);
-	cmdline_max = r->kind == BOOT_BZIMAGE ? (uint64_t)bz.hdr.cmdline_size + 1 : PVH_CMDLINE_SIZE;
+	cmdline_max =
+	    r->kind == BOOT_BZIMAGE ? (uint64_t)bz.hdr.cmdline_size + 1 : PVH_CMDLINE_SIZE;
 	if (cmdline_max > BOOT_CMDLINE_MAX)
 		cmdline_max = BOOT_CMDLINE_MAX;
 	initrd_max = r->kind == BOOT_BZIMAGE ? bz.hdr.initrd_addr_max : MEM_HOLE_START - 1;

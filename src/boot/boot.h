@@ -22,10 +22,10 @@ struct boot_config {
 
 struct boot_result {
 	enum boot_kind kind;
-	uint64_t entry;        /* PVH 32-bit entry or 64-bit entry */
-	uint64_t info_addr;    /* hvm_start_info or boot_params */
-	uint64_t cr3;          /* identity page tables (bzImage) */
-	uint64_t kernel_end;   /* first byte above the kernel */
+	uint64_t entry;      /* PVH 32-bit entry or 64-bit entry */
+	uint64_t info_addr;  /* hvm_start_info or boot_params */
+	uint64_t cr3;        /* identity page tables (bzImage) */
+	uint64_t kernel_end; /* first byte above the kernel */
 	uint64_t initrd_addr;
 	uint64_t initrd_size;
 	struct image_stats kernel_stats, initrd_stats;
@@ -34,13 +34,13 @@ struct boot_result {
 /* Loads the kernel, initrd and command line of @c into fresh guest memory
  * @m and writes the boot structures; on error names the input and why. */
 int boot_load(const struct guest_mem *m, const struct boot_config *c, struct boot_result *r,
-	      struct err *e);
+              struct err *e);
 
 /* Picks the initrd address: the highest page-aligned spot below
  * min(@ram_top, @max_addr + 1) that stays above @kernel_end; -1 with a
  * message if @size does not fit. */
 int boot_place_initrd(uint64_t size, uint64_t kernel_end, uint64_t ram_top, uint64_t max_addr,
-		      const char *name, uint64_t *addr, struct err *e);
+                      const char *name, uint64_t *addr, struct err *e);
 
 /* Puts the vCPU's registers at the kernel entry described by @r. */
 void boot_enter(int vcpu_fd, const struct guest_mem *m, const struct boot_result *r);

@@ -10,14 +10,14 @@
 #include <stdint.h>
 
 #define BZ_SETUP_HEADER_OFFSET 0x1f1
-#define BZ_HDRS_MAGIC 0x53726448U /* "HdrS" */
-#define BZ_BOOT_FLAG 0xaa55
-#define BZ_MIN_VERSION 0x020c /* 2.12: xloadflags */
-#define BZ_XLF_KERNEL_64 (1U << 0)
-#define BZ_LOADED_HIGH (1U << 0)
-#define BZ_LOADER_UNDEFINED 0xff
-#define BZ_ENTRY64_OFFSET 0x200
-#define BZ_E820_MAX 128
+#define BZ_HDRS_MAGIC          0x53726448U /* "HdrS" */
+#define BZ_BOOT_FLAG           0xaa55
+#define BZ_MIN_VERSION         0x020c /* 2.12: xloadflags */
+#define BZ_XLF_KERNEL_64       (1U << 0)
+#define BZ_LOADED_HIGH         (1U << 0)
+#define BZ_LOADER_UNDEFINED    0xff
+#define BZ_ENTRY64_OFFSET      0x200
+#define BZ_E820_MAX            128
 #define BZ_DEFAULT_SETUP_SECTS 4
 
 struct setup_header {
@@ -88,8 +88,8 @@ struct bzimage {
 	size_t setup_len;        /* bytes of the setup header copied to boot_params */
 	uint64_t kernel_offset;  /* protected-mode kernel in the file */
 	uint64_t kernel_size;
-	uint64_t load_addr;      /* where it goes in guest memory */
-	uint64_t mem_size;       /* what it occupies there, from load_addr */
+	uint64_t load_addr; /* where it goes in guest memory */
+	uint64_t mem_size;  /* what it occupies there, from load_addr */
 };
 
 /* True if @buf carries the "HdrS" setup-header magic. */
@@ -98,12 +98,12 @@ int bzimage_is_bzimage(const void *buf, size_t len);
 /* Parses the setup header of the bzImage in @buf[0..len) and checks that
  * it can be booted through the 64-bit entry; @name names it in errors. */
 int bzimage_parse(const void *buf, size_t len, const char *name, struct bzimage *out,
-		  struct err *e);
+                  struct err *e);
 
 /* Fills the zero page @bp for @bz: setup header, loader type, command
  * line address, initrd, and @nr_e820 memory-map entries. */
 void bzimage_boot_params(struct boot_params *bp, const void *file, const struct bzimage *bz,
-			 uint64_t cmdline_addr, uint64_t initrd_addr, uint64_t initrd_size,
-			 const struct e820_entry *e820, int nr_e820);
+                         uint64_t cmdline_addr, uint64_t initrd_addr, uint64_t initrd_size,
+                         const struct e820_entry *e820, int nr_e820);
 
 #endif

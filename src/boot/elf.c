@@ -13,19 +13,21 @@ static int check_header(const Elf64_Ehdr *h, size_t len, const char *name, struc
 {
 	if (len < sizeof(*h) || h->e_ident[EI_CLASS] != ELFCLASS64)
 		return err_set(e, "kernel '%s': %s", name,
-			       len < sizeof(*h) ? "ELF header is truncated"
-						: "ELF is 32-bit, not x86-64");
+		               len < sizeof(*h) ? "ELF header is truncated"
+		                                : "ELF is 32-bit, not x86-64");
 	if (h->e_ident[EI_DATA] != ELFDATA2LSB || h->e_machine != EM_X86_64)
 		return err_set(e, "kernel '%s': ELF for machine %u, not x86-64", name,
-			       h->e_machine);
+		               h->e_machine);
 	if (h->e_phentsize != sizeof(Elf64_Phdr))
 		return err_set(e, "kernel '%s': program header size %u, expected %zu", name,
-			       h->e_phentsize, sizeof(Elf64_Phdr));
+		               h->e_phentsize, sizeof(Elf64_Phdr));
 	if (!h->e_phnum)
 		return err_set(e, "kernel '%s': ELF has no program headers", name);
 	if (h->e_phoff > len || (uint64_t)h->e_phnum * sizeof(Elf64_Phdr) > len - h->e_phoff)
-		return err_set(e, "kernel '%s' is truncated: program headers end past the "
-			       "end of the file (%zu bytes)", name, len);
+		return err_set(e,
+		               "kernel '%s' is truncated: program headers end past the "
+		               "end of the file (%zu bytes)",
+		               name, len);
 	return 0;
 }
 
@@ -58,25 +60,26 @@ static int find_pvh_note(const uint8_t *p, uint64_t size, uint64_t *entry)
 }
 
 static int add_segment(struct elf_image *out, const Elf64_Phdr *ph, int idx, size_t len,
-		       const char *name, struct err *e)
+                       const char *name, struct err *e)
 {
 	struct elf_segment *s;
 
 	if (ph->p_offset > len || ph->p_filesz > len - ph->p_offset)
-		return err_set(e, "kernel '%s' is truncated: segment %d ends at byte %llu, "
-			       "past the end of the file (%zu bytes)", name, idx,
-			       (unsigned long long)(ph->p_offset + ph->p_filesz), len);
+		return err_set(e,
+		               "kernel '%s' is truncated: segment %d ends at byte %llu, "
+		               "past the end of the file (%zu bytes)",
+		               name, idx, (unsigned long long)(ph->p_offset + ph->p_filesz), len);
 	if (ph->p_filesz > ph->p_memsz)
-		return err_set(e, "kernel '%s': segment %d has file size above memory size",
-			       name, idx);
+		return err_set(e, "kernel '%s': segment %d has file size above memory size", name,
+		               idx);
 	if (ph->p_paddr + ph->p_memsz < ph->p_paddr)
-		return err_set(e, "kernel '%s': segment %d wraps around the address space",
-			       name, idx);
+		return err_set(e, "kernel '%s': segment %d wraps around the address space", name,
+		               idx);
 	if (out->nr_segments == ELF_MAX_SEGMENTS)
 		return err_set(e, "kernel '%s': more than %d loadable segments", name,
-			       ELF_MAX_SEGMENTS);
+		               ELF_MAX_SEGMENTS);
 	s = &out->segments[out->nr_segments++];
-	*s = (struct elf_segment){ ph->p_offset, ph->p_paddr, ph->p_filesz, ph->p_memsz };
+	*s = (struct elf_segment){ph->p_offset, ph->p_paddr, ph->p_filesz, ph->p_memsz};
 	return 0;
 }
 
@@ -87,17 +90,18 @@ static int check_overlaps(const struct elf_image *img, const char *name, struct 
 			const struct elf_segment *a = &img->segments[i], *b = &img->segments[j];
 
 			if (a->paddr < b->paddr + b->memsz && b->paddr < a->paddr + a->memsz)
-				return err_set(e, "kernel '%s': segments %d and %d overlap "
-					       "in physical memory", name, i, j);
+				return err_set(e,
+				               "kernel '%s': segments %d and %d overlap "
+				               "in physical memory",
+				               name, i, j);
 		}
 	return 0;
 }
 
-int elf_parse(const void *buf, size_t len, const char *name, struct elf_image *out,
-	      struct err *e)
+int elf_parse(const void *buf, size_t len, const char *name, struct elf_image *out, struct err *e)
 {
 	const uint8_t *base = buf;
-	Elf64_Ehdr h = { 0 };
+	Elf64_Ehdr h = {0};
 	int found = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -120,27 +124,30 @@ int elf_parse(const void *buf, size_t len, const char *name, struct elf_image *o
 	if (!out->nr_segments)
 		return err_set(e, "kernel '%s': ELF has no loadable segments", name);
 	if (!found)
-		return err_set(e, "kernel '%s': ELF has no PVH entry note "
-			       "(XEN_ELFNOTE_PHYS32_ENTRY); build it with CONFIG_PVH=y or "
-			       "boot its bzImage", name);
+		return err_set(e,
+		               "kernel '%s': ELF has no PVH entry note "
+		               "(XEN_ELFNOTE_PHYS32_ENTRY); build it with CONFIG_PVH=y or "
+		               "boot its bzImage",
+		               name);
 	return check_overlaps(out, name, e);
 }
 
 int elf_check_fit(const struct elf_image *img, uint64_t ram_start, uint64_t ram_end,
-		  const char *name, struct err *e)
+                  const char *name, struct err *e)
 {
 	for (int i = 0; i < img->nr_segments; i++) {
 		const struct elf_segment *s = &img->segments[i];
 
 		if (s->paddr < ram_start || s->paddr + s->memsz > ram_end)
-			return err_set(e, "kernel '%s': segment %d [0x%llx, 0x%llx) does not fit "
-				       "in guest RAM [0x%llx, 0x%llx): give the VM more --memory",
-				       name, i, (unsigned long long)s->paddr,
-				       (unsigned long long)(s->paddr + s->memsz),
-				       (unsigned long long)ram_start, (unsigned long long)ram_end);
+			return err_set(e,
+			               "kernel '%s': segment %d [0x%llx, 0x%llx) does not fit "
+			               "in guest RAM [0x%llx, 0x%llx): give the VM more --memory",
+			               name, i, (unsigned long long)s->paddr,
+			               (unsigned long long)(s->paddr + s->memsz),
+			               (unsigned long long)ram_start, (unsigned long long)ram_end);
 	}
 	if (img->pvh_entry < ram_start || img->pvh_entry >= ram_end)
 		return err_set(e, "kernel '%s': PVH entry 0x%llx is outside guest RAM", name,
-			       (unsigned long long)img->pvh_entry);
+		               (unsigned long long)img->pvh_entry);
 	return 0;
 }

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ELF_MAX_SEGMENTS 16
+#define ELF_MAX_SEGMENTS         16
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
 
 struct elf_segment {
@@ -30,12 +30,11 @@ int elf_is_elf(const void *buf, size_t len);
 /* Parses the x86-64 ELF vmlinux in @buf[0..len): its loadable segments
  * (checked against the file and each other) and its PVH entry; @name is
  * used in error messages. */
-int elf_parse(const void *buf, size_t len, const char *name, struct elf_image *out,
-	      struct err *e);
+int elf_parse(const void *buf, size_t len, const char *name, struct elf_image *out, struct err *e);
 
 /* Checks that every segment of @img lies in RAM below @ram_end and above
  * @ram_start (the boot structures); -1 with a message if one does not. */
 int elf_check_fit(const struct elf_image *img, uint64_t ram_start, uint64_t ram_end,
-		  const char *name, struct err *e);
+                  const char *name, struct err *e);
 
 #endif

@@ -54,30 +54,30 @@ static void copy(uint8_t *dst, const uint8_t *src, uint64_t len, struct image_st
 }
 
 static int map_pages(uint8_t *dst, const struct image_file *f, uint64_t off, uint64_t len,
-		     struct image_stats *st, struct err *e)
+                     struct image_stats *st, struct err *e)
 {
 	uint64_t span = (len + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
-	void *p = mmap(dst, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, f->fd,
-		       (off_t)off);
+	void *p =
+	    mmap(dst, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, f->fd, (off_t)off);
 
 	if (p == MAP_FAILED)
 		return err_set(e, "'%s': cannot map it into guest memory: %s", f->path,
-			       strerror(errno));
+		               strerror(errno));
 	if (st)
 		st->mapped += len;
 	return 0;
 }
 
-int image_place(const struct guest_mem *m, const struct image_file *f, uint64_t off,
-		uint64_t len, uint64_t gpa, struct image_stats *st, struct err *e)
+int image_place(const struct guest_mem *m, const struct image_file *f, uint64_t off, uint64_t len,
+                uint64_t gpa, struct image_stats *st, struct err *e)
 {
 	uint8_t *dst = guest_ptr(m, gpa, len);
 	uint64_t head, body, tail;
 
 	if (!dst || off > f->size || len > f->size - off)
 		return err_set(e, "'%s': bytes [%llu, +%llu) do not fit at guest 0x%llx", f->path,
-			       (unsigned long long)off, (unsigned long long)len,
-			       (unsigned long long)gpa);
+		               (unsigned long long)off, (unsigned long long)len,
+		               (unsigned long long)gpa);
 	if (off % PAGE_SIZE != gpa % PAGE_SIZE) {
 		copy(dst, f->data + off, len, st);
 		return 0;

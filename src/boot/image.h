@@ -30,7 +30,7 @@ void image_close(struct image_file *f);
  * mapped MAP_PRIVATE|MAP_FIXED from the file when @off and @gpa agree
  * modulo the page size, the rest is copied. Guest RAM there must be fresh
  * (zero), so what lies past @len in a mapped page stays as the guest expects. */
-int image_place(const struct guest_mem *m, const struct image_file *f, uint64_t off,
-		uint64_t len, uint64_t gpa, struct image_stats *st, struct err *e);
+int image_place(const struct guest_mem *m, const struct image_file *f, uint64_t off, uint64_t len,
+                uint64_t gpa, struct image_stats *st, struct err *e);
 
 #endif

@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#define PVH_START_MAGIC 0x336ec578U
+#define PVH_START_MAGIC   0x336ec578U
 #define PVH_START_VERSION 1
 
 struct hvm_start_info {
@@ -46,7 +46,7 @@ _Static_assert(sizeof(struct hvm_memmap_table_entry) == 24, "memmap layout");
  * initrd as module 0 (none if @initrd_size is 0) and the memory map @e820
  * into guest memory; returns the start-info address, 0 if it does not fit. */
 uint64_t pvh_build_start_info(const struct guest_mem *m, uint64_t cmdline_addr,
-			      uint64_t initrd_addr, uint64_t initrd_size,
-			      const struct e820_entry *e820, int nr_e820);
+                              uint64_t initrd_addr, uint64_t initrd_size,
+                              const struct e820_entry *e820, int nr_e820);
 
 #endif

@@ -6,13 +6,13 @@
 
 #include <string.h>
 
-#define I8042_DATA_PORT 0x60
-#define I8042_CMD_PORT 0x64
-#define I8042_CMD_RESET 0xfe
+#define I8042_DATA_PORT   0x60
+#define I8042_CMD_PORT    0x64
+#define I8042_CMD_RESET   0xfe
 #define I8042_STATUS_IDLE 0x00 /* output buffer empty, input buffer empty */
 
-static void i8042_io(struct vcpu *vcpu, uint64_t offset, uint8_t *data, uint32_t len,
-		     bool is_write, void *opaque)
+static void i8042_io(struct vcpu *vcpu, uint64_t offset, uint8_t *data, uint32_t len, bool is_write,
+                     void *opaque)
 {
 	struct vm *vm = opaque;
 
@@ -29,7 +29,7 @@ static void i8042_io(struct vcpu *vcpu, uint64_t offset, uint8_t *data, uint32_t
 static int i8042_init(struct vm *vm)
 {
 	return bus_register(BUS_PIO, I8042_DATA_PORT, I8042_CMD_PORT - I8042_DATA_PORT + 1,
-			    i8042_io, vm);
+	                    i8042_io, vm);
 }
 
 DEVICE_REGISTER(i8042, i8042_init, NULL);

@@ -15,8 +15,8 @@
 #include <unistd.h>
 
 #define COM1_PORT 0x3f8
-#define COM1_IRQ 4
-#define OUT_BUF 256
+#define COM1_IRQ  4
+#define OUT_BUF   256
 
 static struct serial {
 	struct uart uart;
@@ -60,7 +60,7 @@ static void irq_edge(struct uart *u)
 }
 
 static void serial_io(struct vcpu *vcpu, uint64_t offset, uint8_t *data, uint32_t len,
-		      bool is_write, void *opaque)
+                      bool is_write, void *opaque)
 {
 	struct serial *s = opaque;
 
@@ -90,7 +90,7 @@ static void serial_input(void *opaque, const uint8_t *buf, size_t len)
 
 static int serial_init(struct vm *vm)
 {
-	struct kvm_irqfd irqfd = { .gsi = COM1_IRQ };
+	struct kvm_irqfd irqfd = {.gsi = COM1_IRQ};
 
 	uart_init(&com1.uart, tx_byte, irq_edge, &com1);
 	com1.irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

@@ -49,7 +49,7 @@ static uint8_t msr(const struct uart *u)
 		return UART_MSR_NORMAL;
 	/* Loopback: DTR->DSR, RTS->CTS, OUT1->RI, OUT2->DCD. */
 	return (uint8_t)(((m & 0x01) << 5) | ((m & 0x02) << 3) | ((m & 0x04) << 4) |
-			 ((m & 0x08) << 4));
+	                 ((m & 0x08) << 4));
 }
 
 static void raise_if_pending(struct uart *u)
@@ -64,27 +64,20 @@ uint8_t uart_read(struct uart *u, unsigned reg)
 	uint8_t v;
 
 	switch (reg) {
-	case UART_RBR:
-		return dlab ? u->dll : rx_pop(u);
-	case UART_IER:
-		return dlab ? u->dlm : u->ier;
+	case UART_RBR: return dlab ? u->dll : rx_pop(u);
+	case UART_IER: return dlab ? u->dlm : u->ier;
 	case UART_IIR:
 		v = iir(u);
 		if ((v & 0x0f) == UART_IIR_THRI)
 			u->thre_pending = false;
 		return v;
-	case UART_LCR:
-		return u->lcr;
-	case UART_MCR:
-		return u->mcr;
+	case UART_LCR: return u->lcr;
+	case UART_MCR: return u->mcr;
 	case UART_LSR:
 		return (uint8_t)(UART_LSR_THRE | UART_LSR_TEMT | (rx_count(u) ? UART_LSR_DR : 0));
-	case UART_MSR:
-		return msr(u);
-	case UART_SCR:
-		return u->scr;
-	default:
-		return 0xff;
+	case UART_MSR: return msr(u);
+	case UART_SCR: return u->scr;
+	default: return 0xff;
 	}
 }
 
@@ -104,8 +97,8 @@ static void write_fcr(struct uart *u, uint8_t val)
 	u->fifo = val & UART_FCR_ENABLE;
 	if (val & UART_FCR_CLEAR_RX)
 		atomic_store_explicit(&u->rx_tail,
-				      atomic_load_explicit(&u->rx_head, memory_order_acquire),
-				      memory_order_release);
+		                      atomic_load_explicit(&u->rx_head, memory_order_acquire),
+		                      memory_order_release);
 }
 
 static void write_thr(struct uart *u, uint8_t val)
@@ -133,20 +126,11 @@ void uart_write(struct uart *u, unsigned reg, uint8_t val)
 		else
 			write_ier(u, val);
 		break;
-	case UART_IIR:
-		write_fcr(u, val);
-		break;
-	case UART_LCR:
-		u->lcr = val;
-		break;
-	case UART_MCR:
-		u->mcr = val & 0x1f;
-		break;
-	case UART_SCR:
-		u->scr = val;
-		break;
-	default:
-		break;
+	case UART_IIR: write_fcr(u, val); break;
+	case UART_LCR: u->lcr = val; break;
+	case UART_MCR: u->mcr = val & 0x1f; break;
+	case UART_SCR: u->scr = val; break;
+	default: break;
 	}
 }
 

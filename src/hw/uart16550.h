@@ -8,31 +8,31 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define UART_RBR 0 /* read; THR on write, DLL with DLAB */
-#define UART_IER 1 /* DLM with DLAB */
-#define UART_IIR 2 /* read; FCR on write */
-#define UART_LCR 3
-#define UART_MCR 4
-#define UART_LSR 5
-#define UART_MSR 6
-#define UART_SCR 7
+#define UART_RBR     0 /* read; THR on write, DLL with DLAB */
+#define UART_IER     1 /* DLM with DLAB */
+#define UART_IIR     2 /* read; FCR on write */
+#define UART_LCR     3
+#define UART_MCR     4
+#define UART_LSR     5
+#define UART_MSR     6
+#define UART_SCR     7
 #define UART_NR_REGS 8
 
-#define UART_IER_RDI 0x01
-#define UART_IER_THRI 0x02
-#define UART_IIR_NO_INT 0x01
-#define UART_IIR_THRI 0x02
-#define UART_IIR_RDI 0x04
-#define UART_IIR_FIFO 0xc0
-#define UART_FCR_ENABLE 0x01
+#define UART_IER_RDI      0x01
+#define UART_IER_THRI     0x02
+#define UART_IIR_NO_INT   0x01
+#define UART_IIR_THRI     0x02
+#define UART_IIR_RDI      0x04
+#define UART_IIR_FIFO     0xc0
+#define UART_FCR_ENABLE   0x01
 #define UART_FCR_CLEAR_RX 0x02
-#define UART_LCR_DLAB 0x80
-#define UART_MCR_LOOP 0x10
-#define UART_LSR_DR 0x01
-#define UART_LSR_THRE 0x20
-#define UART_LSR_TEMT 0x40
-#define UART_MSR_NORMAL 0xb0 /* DCD, DSR, CTS */
-#define UART_RX_SIZE 1024    /* power of two */
+#define UART_LCR_DLAB     0x80
+#define UART_MCR_LOOP     0x10
+#define UART_LSR_DR       0x01
+#define UART_LSR_THRE     0x20
+#define UART_LSR_TEMT     0x40
+#define UART_MSR_NORMAL   0xb0 /* DCD, DSR, CTS */
+#define UART_RX_SIZE      1024 /* power of two */
 
 struct uart;
 

@@ -11,10 +11,9 @@
 
 uint64_t gdt_entry(uint16_t flags, uint32_t base, uint32_t limit)
 {
-	return ((uint64_t)(base & 0xff000000U) << 32) |
-	       ((uint64_t)(flags & 0xf0ffU) << 40) |
-	       ((uint64_t)(limit & 0x000f0000U) << 32) |
-	       ((uint64_t)(base & 0x00ffffffU) << 16) | (limit & 0xffffU);
+	return ((uint64_t)(base & 0xff000000U) << 32) | ((uint64_t)(flags & 0xf0ffU) << 40) |
+	       ((uint64_t)(limit & 0x000f0000U) << 32) | ((uint64_t)(base & 0x00ffffffU) << 16) |
+	       (limit & 0xffffU);
 }
 
 static struct kvm_segment segment(uint64_t desc, uint16_t selector)
@@ -23,15 +22,15 @@ static struct kvm_segment segment(uint64_t desc, uint16_t selector)
 	uint8_t access = (uint8_t)(desc >> 40);
 	uint8_t flags = (uint8_t)(desc >> 52);
 	struct kvm_segment s = {
-		.base = ((desc >> 16) & 0xffffff) | ((desc >> 32) & 0xff000000),
-		.selector = selector,
-		.type = access & 0xf,
-		.present = (access >> 7) & 1,
-		.dpl = (access >> 5) & 3,
-		.s = (access >> 4) & 1,
-		.l = (flags >> 1) & 1,
-		.db = (flags >> 2) & 1,
-		.g = (flags >> 3) & 1,
+	    .base = ((desc >> 16) & 0xffffff) | ((desc >> 32) & 0xff000000),
+	    .selector = selector,
+	    .type = access & 0xf,
+	    .present = (access >> 7) & 1,
+	    .dpl = (access >> 5) & 3,
+	    .s = (access >> 4) & 1,
+	    .l = (flags >> 1) & 1,
+	    .db = (flags >> 2) & 1,
+	    .g = (flags >> 3) & 1,
 	};
 
 	s.limit = s.g ? (limit << 12) | 0xfff : limit;
@@ -42,9 +41,9 @@ static struct kvm_segment segment(uint64_t desc, uint16_t selector)
 static void load_gdt(const struct guest_mem *m, struct kvm_sregs *sregs, uint16_t code)
 {
 	uint64_t gdt[GDT_ENTRIES] = {
-		[GDT_SEL_CODE / 8] = gdt_entry(code, 0, 0xfffff),
-		[GDT_SEL_DATA / 8] = gdt_entry(GDT_DATA, 0, 0xfffff),
-		[GDT_SEL_TSS / 8] = gdt_entry(GDT_TSS, 0, 0xfffff),
+	    [GDT_SEL_CODE / 8] = gdt_entry(code, 0, 0xfffff),
+	    [GDT_SEL_DATA / 8] = gdt_entry(GDT_DATA, 0, 0xfffff),
+	    [GDT_SEL_TSS / 8] = gdt_entry(GDT_TSS, 0, 0xfffff),
 	};
 	void *p = guest_ptr(m, BOOT_GDT_ADDR, sizeof(gdt));
 	struct kvm_segment data = segment(gdt[GDT_SEL_DATA / 8], GDT_SEL_DATA);
@@ -62,11 +61,11 @@ static void load_gdt(const struct guest_mem *m, struct kvm_sregs *sregs, uint16_
 static void set_regs(int vcpu_fd, uint64_t rip, uint64_t rbx, uint64_t rsi)
 {
 	struct kvm_regs regs = {
-		.rip = rip,
-		.rbx = rbx,
-		.rsi = rsi,
-		.rsp = BOOT_STACK_ADDR,
-		.rflags = 0x2,
+	    .rip = rip,
+	    .rbx = rbx,
+	    .rsi = rsi,
+	    .rsp = BOOT_STACK_ADDR,
+	    .rflags = 0x2,
 	};
 
 	kvm_ioctl(vcpu_fd, KVM_SET_REGS, &regs);
@@ -85,8 +84,8 @@ void cpu_enter_flat32(int vcpu_fd, const struct guest_mem *m, uint32_t entry, ui
 	set_regs(vcpu_fd, entry, ebx, 0);
 }
 
-void cpu_enter_long64(int vcpu_fd, const struct guest_mem *m, uint64_t cr3,
-		      uint64_t entry, uint64_t rsi)
+void cpu_enter_long64(int vcpu_fd, const struct guest_mem *m, uint64_t cr3, uint64_t entry,
+                      uint64_t rsi)
 {
 	struct kvm_sregs sregs;
 
@@ -100,9 +99,9 @@ void cpu_enter_long64(int vcpu_fd, const struct guest_mem *m, uint64_t cr3,
 	set_regs(vcpu_fd, entry, 0, rsi);
 }
 
-#define CPUID_MAX_ENTRIES 256
-#define CPUID_KVM_SIGNATURE 0x40000000U
-#define CPUID_KVM_FEATURES 0x40000001U
+#define CPUID_MAX_ENTRIES     256
+#define CPUID_KVM_SIGNATURE   0x40000000U
+#define CPUID_KVM_FEATURES    0x40000001U
 #define CPUID1_ECX_HYPERVISOR (1U << 31)
 
 static struct kvm_cpuid2 *supported_cpuid(int kvm_fd)
@@ -124,11 +123,8 @@ static void fix_entry(struct kvm_cpuid_entry2 *e, int id)
 		e->ebx = (e->ebx & 0x00ffffffU) | ((uint32_t)id << 24);
 		break;
 	case 0xb:
-	case 0x1f:
-		e->edx = (uint32_t)id;
-		break;
-	default:
-		break;
+	case 0x1f: e->edx = (uint32_t)id; break;
+	default: break;
 	}
 }
 

@@ -5,7 +5,7 @@
 
 static int add(struct e820_entry *out, int n, uint64_t addr, uint64_t size, uint32_t type)
 {
-	out[n] = (struct e820_entry){ .addr = addr, .size = size, .type = type };
+	out[n] = (struct e820_entry){.addr = addr, .size = size, .type = type};
 	return n + 1;
 }
 

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #define PT_ENTRIES 512
-#define PD_COUNT (PT_IDENTITY_SIZE / GiB)
+#define PD_COUNT   (PT_IDENTITY_SIZE / GiB)
 
 uint64_t pagetable_build(const struct guest_mem *m)
 {

@@ -5,9 +5,9 @@
 
 #include "../mem.h"
 
-#define PT_PRESENT (1ULL << 0)
-#define PT_WRITE (1ULL << 1)
-#define PT_HUGE (1ULL << 7)
+#define PT_PRESENT       (1ULL << 0)
+#define PT_WRITE         (1ULL << 1)
+#define PT_HUGE          (1ULL << 7)
 #define PT_IDENTITY_SIZE (4 * GiB)
 
 /* Writes PML4, PDPT and page directories at their boot addresses that map
