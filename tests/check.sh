@@ -8,12 +8,16 @@ cd "$here"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 tests/unit.sh "$@" | tee "$log"
+tests/tools.sh 2>&1 | tee -a "$log"
 tools/kvm-env tests/integration/run.sh 2>&1 | tee -a "$log"
 count() { sed -n "s/^$1: \([0-9]*\) passed, \([0-9]*\) failed.*/\\$2/p" "$log" | tail -n 1; }
-up=$(count unit 1) uf=$(count unit 2) ip=$(count integration 1) if=$(count integration 2)
-# A suite that printed no summary did not run: count it as one failure.
-passed=$(( ${up:-0} + ${ip:-0} ))
-failed=$(( ${uf:-1} + ${if:-1} ))
+passed=0 failed=0
+for suite in unit tools integration; do
+	p=$(count $suite 1) f=$(count $suite 2)
+	# A suite that printed no summary did not run: count it as a failure.
+	passed=$((passed + ${p:-0}))
+	failed=$((failed + ${f:-1}))
+done
 echo
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
