@@ -20,6 +20,7 @@ struct run_options {
 	struct boot_config boot;
 	const char *memory;
 	bool verbose;
+	bool thp;
 };
 
 static void usage(FILE *out)
@@ -53,6 +54,9 @@ static void run_usage(FILE *out)
 	      "  -i, --initrd PATH     initial ramdisk (default: none)\n"
 	      "  -c, --cmdline STR     kernel command line (default: \"" DEFAULT_CMDLINE "\")\n"
 	      "  -m, --memory SIZE     guest RAM, e.g. 128M, 4G (default: " DEFAULT_MEMORY ")\n"
+	      "      --thp             back guest RAM with transparent huge pages (madvise);\n"
+	      "                        fewer page faults, but the kernel and initrd are then\n"
+	      "                        still mapped from their files in 4 KiB pages (default: off)\n"
 	      "  -v, --verbose         report how images were loaded and unhandled I/O at exit\n"
 	      "  -h, --help            show this help\n",
 	      out);
@@ -66,6 +70,7 @@ static int parse_run(int argc, char **argv, struct run_options *o)
 	    {"cmdline", required_argument, NULL, 'c'},
 	    {"memory", required_argument, NULL, 'm'},
 	    {"verbose", no_argument, NULL, 'v'},
+	    {"thp", no_argument, NULL, 'T'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -80,6 +85,7 @@ static int parse_run(int argc, char **argv, struct run_options *o)
 		case 'c': o->boot.cmdline = optarg; break;
 		case 'm': o->memory = optarg; break;
 		case 'v': o->verbose = true; break;
+		case 'T': o->thp = true; break;
 		case 'h': run_usage(stdout); exit(0);
 		default: run_usage(stderr); return -1;
 		}
@@ -120,7 +126,7 @@ static int cmd_run(int argc, char **argv)
 		return 2;
 	if (parse_size(o.memory, &mem_size) < 0)
 		die("--memory '%s': not a size (use e.g. 128M or 4G)", o.memory);
-	if (vm_init(&vm, mem_size, &e) < 0)
+	if (vm_init(&vm, mem_size, o.thp, &e) < 0)
 		die("--memory %s: %s", o.memory, e.msg);
 	if (boot_load(&vm.mem, &o.boot, &r, &e) < 0)
 		die("%s", e.msg);

@@ -28,6 +28,7 @@ struct mem_slot {
 struct guest_mem {
 	uint64_t size; /* RAM bytes in all slots */
 	uint8_t *host; /* one host mapping of @size bytes; slots are in it */
+	bool thp;      /* ask for transparent huge pages (madvise) */
 	int nr_slots;
 	struct mem_slot slots[2];
 };
@@ -35,7 +36,8 @@ struct guest_mem {
 /* Computes the slots for @size bytes of RAM without mapping anything. */
 int mem_layout(struct guest_mem *m, uint64_t size, struct err *e);
 
-/* Maps host memory for a laid-out @m (anonymous, MAP_NORESERVE). */
+/* Maps host memory for a laid-out @m (anonymous, MAP_NORESERVE; with
+ * MADV_HUGEPAGE if @m->thp). */
 int mem_map(struct guest_mem *m, struct err *e);
 
 /* Unmaps what mem_map mapped. */

@@ -39,11 +39,14 @@ static void vm_map_memory(struct vm *vm)
 	}
 }
 
-int vm_init(struct vm *vm, uint64_t mem_size, struct err *e)
+int vm_init(struct vm *vm, uint64_t mem_size, bool thp, struct err *e)
 {
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm_fd = vm->vm_fd = vm->done_fd = -1;
-	if (mem_layout(&vm->mem, mem_size, e) < 0 || mem_map(&vm->mem, e) < 0)
+	if (mem_layout(&vm->mem, mem_size, e) < 0)
+		return -1;
+	vm->mem.thp = thp;
+	if (mem_map(&vm->mem, e) < 0)
 		return -1;
 	return 0;
 }
@@ -126,6 +129,7 @@ int vm_run(struct vm *vm)
 	int sig;
 
 	block_signals();
+	signal(SIGPIPE, SIG_IGN); /* a closed stdout must not kill mote mid-run */
 	console_raw();
 	for (int i = 0; i < vm->nr_vcpus; i++)
 		if (pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread, &vm->vcpus[i]))

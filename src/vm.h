@@ -7,6 +7,7 @@
 #include "mem.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -46,7 +47,7 @@ struct vm {
 
 /* Lays out and maps @mem_size bytes of guest RAM (no KVM yet), so that the
  * boot loader can fill it. */
-int vm_init(struct vm *vm, uint64_t mem_size, struct err *e);
+int vm_init(struct vm *vm, uint64_t mem_size, bool thp, struct err *e);
 
 /* Creates the KVM VM over the RAM of vm_init, with the in-kernel irqchip
  * and PIT, one vCPU, and every registered device. */
