@@ -1,5 +1,11 @@
 // SPDX-License-Identifier: MIT
-/* The i8042 keyboard controller, as far as a guest uses it to reset the machine. */
+/* The i8042 keyboard controller, as far as a guest uses it to reset the machine.
+ *
+ * There is no keyboard or mouse behind it. The status register reads like a
+ * floating bus (all ones: Linux's probe drains 16 "bytes" and says "No
+ * controller found" at once, instead of waiting out a command time-out),
+ * except that the input buffer is always empty (bit 1 clear), so that a
+ * guest's reset command (0xfe to port 0x64) is written at once and resets. */
 #include "../bus.h"
 #include "../device.h"
 #include "../vm.h"
@@ -9,7 +15,8 @@
 #define I8042_DATA_PORT   0x60
 #define I8042_CMD_PORT    0x64
 #define I8042_CMD_RESET   0xfe
-#define I8042_STATUS_IDLE 0x00 /* output buffer empty, input buffer empty */
+#define I8042_STATUS_IBF 0x02 /* input buffer full: the guest must wait */
+#define I8042_STATUS (0xff & ~I8042_STATUS_IBF)
 
 static void i8042_io(struct vcpu *vcpu, uint64_t offset, uint8_t *data, uint32_t len, bool is_write,
                      void *opaque)
@@ -18,8 +25,9 @@ static void i8042_io(struct vcpu *vcpu, uint64_t offset, uint8_t *data, uint32_t
 
 	(void)vcpu;
 	if (!is_write) {
-		memset(data, 0, len);
-		data[0] = I8042_STATUS_IDLE;
+		memset(data, 0xff, len);
+		if (offset == I8042_CMD_PORT - I8042_DATA_PORT)
+			data[0] = I8042_STATUS;
 		return;
 	}
 	if (offset == I8042_CMD_PORT - I8042_DATA_PORT && data[0] == I8042_CMD_RESET)
