@@ -101,7 +101,7 @@ static int line(FILE *out, const char *l, int lineno)
 int main(int argc, char **argv)
 {
 	struct entry trailer = {.path = "TRAILER!!!", .data = ""};
-	char l[2048];
+	char l[2048], tmp[4096];
 	int lineno = 0;
 	FILE *out;
 
@@ -109,14 +109,23 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: mkcpio OUT < LIST\n");
 		return 2;
 	}
-	out = fopen(argv[1], "wb");
+	/* Written aside and renamed: a running VM maps the old file. */
+	snprintf(tmp, sizeof(tmp), "%s.tmp", argv[1]);
+	out = fopen(tmp, "wb");
 	if (!out) {
-		fprintf(stderr, "mkcpio: %s: %s\n", argv[1], strerror(errno));
+		fprintf(stderr, "mkcpio: %s: %s\n", tmp, strerror(errno));
 		return 1;
 	}
 	while (fgets(l, sizeof(l), stdin))
-		if (line(out, l, ++lineno) < 0)
+		if (line(out, l, ++lineno) < 0) {
+			remove(tmp);
 			return 1;
+		}
 	put(out, &trailer);
-	return fclose(out) ? 1 : 0;
+	if (fclose(out) || rename(tmp, argv[1])) {
+		fprintf(stderr, "mkcpio: %s: %s\n", argv[1], strerror(errno));
+		remove(tmp);
+		return 1;
+	}
+	return 0;
 }

@@ -13,7 +13,7 @@
 
 #define CTRL_A 0x01
 
-static struct termios saved;
+static struct termios saved, raw_mode;
 static volatile sig_atomic_t raw_active;
 static console_sink_fn *sink;
 static void *sink_opaque;
@@ -41,7 +41,8 @@ static void fatal_signal(int sig)
 
 void console_raw(void)
 {
-	static const int fatal[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
+	static const int fatal[] = {SIGSEGV, SIGBUS,  SIGILL,  SIGFPE, SIGABRT,
+	                            SIGXCPU, SIGXFSZ, SIGTRAP, SIGSYS};
 	struct termios raw;
 
 	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &saved) < 0)
@@ -52,19 +53,25 @@ void console_raw(void)
 	raw = saved;
 	cfmakeraw(&raw);
 	raw.c_oflag |= OPOST | ONLCR; /* keep the host's own newline handling */
+	raw_mode = raw;
 	if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0)
 		raw_active = 1;
 }
 
-/* Passes @buf (at most 256 bytes) to the sink, without the Ctrl-A escapes;
- * returns true if the user typed Ctrl-A x. */
-static bool forward(const uint8_t *buf, size_t len)
+/* Typed bytes the guest has not taken yet (its receive ring was full). */
+static struct {
+	uint8_t buf[256];
+	size_t off, len;
+} pending;
+
+/* Moves @buf (at most 256 bytes) to the pending queue without the Ctrl-A
+ * escapes; returns true if the user typed Ctrl-A x. */
+static bool filter(const uint8_t *buf, size_t len)
 {
 	static bool escape;
-	uint8_t out[256];
-	size_t n = 0;
 
-	for (size_t i = 0; i < len && i < sizeof(out); i++) {
+	pending.off = pending.len = 0;
+	for (size_t i = 0; i < len && i < sizeof(pending.buf); i++) {
 		if (escape) {
 			escape = false;
 			if (buf[i] == 'x')
@@ -75,46 +82,72 @@ static bool forward(const uint8_t *buf, size_t len)
 			escape = true;
 			continue;
 		}
-		out[n++] = buf[i];
+		pending.buf[pending.len++] = buf[i];
 	}
-	if (sink && n)
-		sink(sink_opaque, out, n);
 	return false;
+}
+
+/* Offers the pending bytes to the sink; true if some are still left. */
+static bool deliver(void)
+{
+	if (sink && pending.off < pending.len)
+		pending.off +=
+		    sink(sink_opaque, pending.buf + pending.off, pending.len - pending.off);
+	return pending.off < pending.len;
+}
+
+void console_signals(sigset_t *set)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGALRM, SIGUSR2, SIGCONT};
+
+	sigemptyset(set);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaddset(set, sigs[i]);
+}
+
+/* Handles a signal from the signalfd; returns it if mote should stop. */
+static int on_signal(int sfd)
+{
+	struct signalfd_siginfo si;
+
+	if (read(sfd, &si, sizeof(si)) != sizeof(si))
+		return 0;
+	if (si.ssi_signo == SIGCONT) {
+		if (raw_active)
+			tcsetattr(STDIN_FILENO, TCSANOW, &raw_mode); /* after a stop */
+		return 0;
+	}
+	return (int)si.ssi_signo;
 }
 
 int console_pump(int stop_fd)
 {
 	sigset_t set;
 	int sfd;
-	bool stdin_open = true;
+	bool stdin_open = true, waiting = false;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGQUIT);
+	console_signals(&set);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC);
 	for (;;) {
 		struct pollfd p[3] = {
 		    {.fd = stop_fd, .events = POLLIN},
 		    {.fd = sfd, .events = POLLIN},
-		    {.fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN},
+		    {.fd = stdin_open && !waiting ? STDIN_FILENO : -1, .events = POLLIN},
 		};
 		uint8_t buf[256];
 		ssize_t n;
+		int sig;
 
-		if (poll(p, 3, -1) < 0) {
-			if (errno == EINTR)
-				continue;
+		/* While the guest's ring is full, retry every 10 ms. */
+		if (poll(p, 3, waiting ? 10 : -1) < 0 && errno != EINTR)
 			return 0;
-		}
 		if (p[0].revents)
 			return 0;
-		if (p[1].revents) {
-			struct signalfd_siginfo si;
-
-			if (read(sfd, &si, sizeof(si)) == sizeof(si))
-				return (int)si.ssi_signo;
+		if (p[1].revents && (sig = on_signal(sfd)))
+			return sig;
+		if (waiting) {
+			waiting = deliver();
+			continue;
 		}
 		if (!p[2].revents)
 			continue;
@@ -123,7 +156,8 @@ int console_pump(int stop_fd)
 			stdin_open = false;
 			continue;
 		}
-		if (forward(buf, (size_t)n))
+		if (filter(buf, (size_t)n))
 			return SIGTERM;
+		waiting = deliver();
 	}
 }

@@ -6,8 +6,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Receives bytes typed on stdin. */
-typedef void console_sink_fn(void *opaque, const uint8_t *buf, size_t len);
+#include <signal.h>
+
+/* Takes bytes typed on stdin; returns how many it accepted. */
+typedef size_t console_sink_fn(void *opaque, const uint8_t *buf, size_t len);
 
 /* Sets where console_pump delivers stdin bytes (the serial port). */
 void console_set_sink(console_sink_fn *fn, void *opaque);
@@ -18,6 +20,10 @@ void console_raw(void);
 
 /* Restores the terminal (async-signal-safe; idempotent). */
 void console_restore(void);
+
+/* Fills @set with the signals that stop mote (SIGCONT re-enters raw mode);
+ * they must be blocked in every thread for console_pump to see them. */
+void console_signals(sigset_t *set);
 
 /* Forwards stdin to the sink until @stop_fd is readable or a termination
  * signal arrives; returns the signal number, or 0. Ctrl-A x quits. */

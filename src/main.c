@@ -41,38 +41,35 @@ static void usage(FILE *out)
 
 static void run_usage(FILE *out)
 {
-	fputs("usage: mote run --kernel PATH [options]\n"
-	      "\n"
-	      "Boots a kernel directly, without firmware: an uncompressed vmlinux through its\n"
-	      "PVH entry, or a bzImage through the Linux 64-bit boot protocol. Kernel segments\n"
-	      "and the initrd are mapped copy-on-write from their files into guest memory.\n"
-	      "The serial console (COM1) is on stdin/stdout; Ctrl-A x quits. mote exits 0 when\n"
-	      "the guest reboots or powers off.\n"
-	      "\n"
-	      "options:\n"
-	      "  -k, --kernel PATH     kernel: PVH vmlinux or bzImage (required)\n"
-	      "  -i, --initrd PATH     initial ramdisk (default: none)\n"
-	      "  -c, --cmdline STR     kernel command line (default: \"" DEFAULT_CMDLINE "\")\n"
-	      "  -m, --memory SIZE     guest RAM, e.g. 128M, 4G (default: " DEFAULT_MEMORY ")\n"
-	      "      --thp             back guest RAM with transparent huge pages (madvise);\n"
-	      "                        fewer page faults, but the kernel and initrd are then\n"
-	      "                        still mapped from their files in 4 KiB pages (default: off)\n"
-	      "  -v, --verbose         report how images were loaded and unhandled I/O at exit\n"
-	      "  -h, --help            show this help\n",
-	      out);
+	fputs(
+	    "usage: mote run --kernel PATH [options]\n"
+	    "\n"
+	    "Boots a kernel directly, without firmware: an uncompressed vmlinux through its\n"
+	    "PVH entry, or a bzImage through the Linux 64-bit boot protocol. Kernel segments\n"
+	    "and the initrd are mapped copy-on-write from their files into guest memory.\n"
+	    "The serial console (COM1) is on stdin/stdout; Ctrl-A x quits. mote exits 0 when\n"
+	    "the guest reboots or powers off.\n"
+	    "\n"
+	    "options:\n"
+	    "  -k, --kernel PATH     kernel: PVH vmlinux or bzImage (required)\n"
+	    "  -i, --initrd PATH     initial ramdisk (default: none)\n"
+	    "  -c, --cmdline STR     kernel command line (default: \"" DEFAULT_CMDLINE "\")\n"
+	    "  -m, --memory SIZE     guest RAM, e.g. 128M, 4G (default: " DEFAULT_MEMORY ")\n"
+	    "      --thp             back guest RAM with transparent huge pages (madvise);\n"
+	    "                        fewer page faults, but the kernel and initrd are then\n"
+	    "                        still mapped from their files in 4 KiB pages (default: off)\n"
+	    "  -v, --verbose         report how images were loaded and unhandled I/O at exit\n"
+	    "  -h, --help            show this help\n",
+	    out);
 }
 
 static int parse_run(int argc, char **argv, struct run_options *o)
 {
 	static const struct option opts[] = {
-	    {"kernel", required_argument, NULL, 'k'},
-	    {"initrd", required_argument, NULL, 'i'},
-	    {"cmdline", required_argument, NULL, 'c'},
-	    {"memory", required_argument, NULL, 'm'},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"thp", no_argument, NULL, 'T'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"kernel", required_argument, NULL, 'k'},  {"initrd", required_argument, NULL, 'i'},
+	    {"cmdline", required_argument, NULL, 'c'}, {"memory", required_argument, NULL, 'm'},
+	    {"verbose", no_argument, NULL, 'v'},       {"thp", no_argument, NULL, 'T'},
+	    {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
 	};
 	int c;
 

@@ -42,9 +42,10 @@ int mem_map(struct guest_mem *m, struct err *e)
 		return err_set(e, "cannot map %llu MiB of guest memory: %s",
 		               (unsigned long long)(m->size / MiB), strerror(errno));
 	if (m->thp && madvise(p, m->size, MADV_HUGEPAGE) < 0)
-		return err_set(e, "--thp: madvise(MADV_HUGEPAGE) failed: %s (is "
-				  "/sys/kernel/mm/transparent_hugepage/enabled 'never'?)",
-			       strerror(errno));
+		return err_set(e,
+		               "--thp: madvise(MADV_HUGEPAGE) failed: %s (is "
+		               "/sys/kernel/mm/transparent_hugepage/enabled 'never'?)",
+		               strerror(errno));
 	m->host = p;
 	m->slots[0].host = m->host;
 	if (m->nr_slots > 1)

@@ -102,12 +102,8 @@ static void block_signals(void)
 {
 	sigset_t set;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGQUIT);
-	sigaddset(&set, SIGUSR1);
+	console_signals(&set);
+	sigaddset(&set, SIGUSR1); /* the vCPU kick, unblocked in vCPU threads */
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 

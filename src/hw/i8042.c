@@ -12,32 +12,44 @@
 
 #include <string.h>
 
-#define I8042_DATA_PORT   0x60
-#define I8042_CMD_PORT    0x64
-#define I8042_CMD_RESET   0xfe
+#define I8042_DATA_PORT  0x60
+#define I8042_CMD_PORT   0x64
+#define I8042_CMD_RESET  0xfe
 #define I8042_STATUS_IBF 0x02 /* input buffer full: the guest must wait */
-#define I8042_STATUS (0xff & ~I8042_STATUS_IBF)
+#define I8042_STATUS     (0xff & ~I8042_STATUS_IBF)
 
-static void i8042_io(struct vcpu *vcpu, uint64_t offset, uint8_t *data, uint32_t len, bool is_write,
-                     void *opaque)
+/* Data port: nothing behind it, reads like a floating bus. */
+static void i8042_data(struct vcpu *vcpu, uint64_t offset, uint8_t *data, uint32_t len,
+                       bool is_write, void *opaque)
+{
+	(void)vcpu, (void)offset, (void)opaque;
+	if (!is_write)
+		memset(data, 0xff, len);
+}
+
+/* Status (read) and command (write) port. */
+static void i8042_cmd(struct vcpu *vcpu, uint64_t offset, uint8_t *data, uint32_t len,
+                      bool is_write, void *opaque)
 {
 	struct vm *vm = opaque;
 
-	(void)vcpu;
+	(void)vcpu, (void)offset;
 	if (!is_write) {
 		memset(data, 0xff, len);
-		if (offset == I8042_CMD_PORT - I8042_DATA_PORT)
-			data[0] = I8042_STATUS;
+		data[0] = I8042_STATUS;
 		return;
 	}
-	if (offset == I8042_CMD_PORT - I8042_DATA_PORT && data[0] == I8042_CMD_RESET)
+	if (data[0] == I8042_CMD_RESET)
 		vm_stop(vm, VM_EXIT_REBOOT, "guest reset (i8042)");
 }
 
+/* Claims ports 0x60 and 0x64 only: 0x61 (system control) belongs to the
+ * in-kernel PIT's speaker port. */
 static int i8042_init(struct vm *vm)
 {
-	return bus_register(BUS_PIO, I8042_DATA_PORT, I8042_CMD_PORT - I8042_DATA_PORT + 1,
-	                    i8042_io, vm);
+	if (bus_register(BUS_PIO, I8042_DATA_PORT, 1, i8042_data, vm) < 0)
+		return -1;
+	return bus_register(BUS_PIO, I8042_CMD_PORT, 1, i8042_cmd, vm);
 }
 
 DEVICE_REGISTER(i8042, i8042_init, NULL);

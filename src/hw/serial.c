@@ -20,6 +20,7 @@
 
 static struct serial {
 	struct uart uart;
+	struct vm *vm;
 	int irq_fd; /* irqfd: each write is an edge on COM1_IRQ */
 	uint8_t out[OUT_BUF];
 	size_t out_len;
@@ -32,7 +33,9 @@ static void flush_out(struct serial *s)
 	while (done < s->out_len) {
 		ssize_t n = write(STDOUT_FILENO, s->out + done, s->out_len - done);
 
-		if (n < 0 && errno == EINTR)
+		/* A kick interrupts a write blocked on a stalled reader: give up
+		 * the output then, so that the VM can stop. */
+		if (n < 0 && errno == EINTR && atomic_load(&s->vm->exit) == VM_RUNNING)
 			continue;
 		if (n <= 0)
 			break; /* the reader went away; drop the output */
@@ -81,11 +84,11 @@ static void serial_io(struct vcpu *vcpu, uint64_t offset, uint8_t *data, uint32_
 		flush_out(s);
 }
 
-static void serial_input(void *opaque, const uint8_t *buf, size_t len)
+static size_t serial_input(void *opaque, const uint8_t *buf, size_t len)
 {
 	struct serial *s = opaque;
 
-	uart_receive(&s->uart, buf, len);
+	return uart_receive(&s->uart, buf, len);
 }
 
 static int serial_init(struct vm *vm)
@@ -93,6 +96,7 @@ static int serial_init(struct vm *vm)
 	struct kvm_irqfd irqfd = {.gsi = COM1_IRQ};
 
 	uart_init(&com1.uart, tx_byte, irq_edge, &com1);
+	com1.vm = vm;
 	com1.irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (com1.irq_fd < 0)
 		return -1;

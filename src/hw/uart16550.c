@@ -87,6 +87,8 @@ static void write_ier(struct uart *u, uint8_t val)
 
 	u->ier = val & 0x0f;
 	atomic_store_explicit(&u->ier_shadow, u->ier, memory_order_release);
+	/* Pairs with the fence in uart_receive: one side sees the other's store. */
+	atomic_thread_fence(memory_order_seq_cst);
 	if (thri_on)
 		u->thre_pending = true; /* the holding register is already empty */
 	raise_if_pending(u);
@@ -143,6 +145,7 @@ size_t uart_receive(struct uart *u, const uint8_t *buf, size_t len)
 	while (n < len && head - tail < UART_RX_SIZE)
 		u->rx[head++ % UART_RX_SIZE] = buf[n++];
 	atomic_store_explicit(&u->rx_head, head, memory_order_release);
+	atomic_thread_fence(memory_order_seq_cst);
 	if (n && (atomic_load_explicit(&u->ier_shadow, memory_order_acquire) & UART_IER_RDI) &&
 	    u->irq)
 		u->irq(u);
