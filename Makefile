@@ -13,7 +13,7 @@ WARNINGS := -Wall -Wextra -Werror -Wformat=2 -Wformat-security -Wmissing-prototy
 	-Wduplicated-cond -Wduplicated-branches -Wjump-misses-init
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 $(WARNINGS) -D_GNU_SOURCE -MMD -MP
-LDLIBS += -lpthread
+LDLIBS += -lpthread -ljson-c
 
 SRCS := $(wildcard src/*.c src/x86/*.c src/boot/*.c src/hw/*.c)
 OBJS := $(SRCS:%.c=$(BUILD)/%.o)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/io.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/sysinfo.h>
@@ -17,6 +18,18 @@
 #include <unistd.h>
 
 #define MARKER "MOTE-GUEST-INIT-OK"
+#define POST_PORT 0x80      /* Cloud Hypervisor's progress codes */
+#define POST_USERSPACE 0x70 /* in its userspace range 0x60-0x7f */
+#define BOOT_DONE_PORT 0x3f0 /* Firecracker's boot timer (I/O port) */
+#define BOOT_DONE 123
+
+/* Writes a boot-progress byte for the monitor's boot trace; a kernel without
+ * ioperm or a monitor that ignores the port make it a no-op. */
+static void boot_signal(unsigned short port, unsigned char value)
+{
+	if (ioperm(port, 1, 1) == 0)
+		outb(value, port);
+}
 
 static double uptime(void)
 {
@@ -36,6 +49,7 @@ int main(int argc, char **argv)
 	struct utsname u;
 	struct sysinfo si;
 
+	boot_signal(POST_PORT, POST_USERSPACE);
 	mount("proc", "/proc", "proc", 0, NULL);
 	printf("%s\n", MARKER);
 	if (uname(&u) == 0)
@@ -46,6 +60,7 @@ int main(int argc, char **argv)
 		       (unsigned long)(si.freeram * si.mem_unit / 1024));
 	printf("boot: kernel reached init after %.3f s (guest clock)\n", uptime());
 	fflush(stdout);
+	boot_signal(BOOT_DONE_PORT, BOOT_DONE);
 	for (int i = 1; i < argc; i++) {
 		if (!strncmp(argv[i], "hold=", 5))
 			sleep((unsigned)atoi(argv[i] + 5));

@@ -4,6 +4,7 @@
 #include "bus.h"
 #include "err.h"
 #include "mem.h"
+#include "trace.h"
 #include "vm.h"
 
 #include <getopt.h>
@@ -21,6 +22,7 @@ struct run_options {
 	const char *memory;
 	bool verbose;
 	bool thp;
+	int trace; /* 0 off, 1 text, 2 JSON */
 };
 
 static void usage(FILE *out)
@@ -48,7 +50,7 @@ static void run_usage(FILE *out)
 	    "PVH entry, or a bzImage through the Linux 64-bit boot protocol. Kernel segments\n"
 	    "and the initrd are mapped copy-on-write from their files into guest memory.\n"
 	    "The serial console (COM1) is on stdin/stdout; Ctrl-A x quits. mote exits 0 when\n"
-	    "the guest reboots or powers off.\n"
+	    "the guest reboots or KVM reports a shutdown.\n"
 	    "\n"
 	    "options:\n"
 	    "  -k, --kernel PATH     kernel: PVH vmlinux or bzImage (required)\n"
@@ -58,6 +60,11 @@ static void run_usage(FILE *out)
 	    "      --thp             back guest RAM with transparent huge pages (madvise);\n"
 	    "                        fewer page faults, but the kernel and initrd are then\n"
 	    "                        still mapped from their files in 4 KiB pages (default: off)\n"
+	    "      --boot-trace[=text|json]\n"
+	    "                        print, at exit, when the boot reached vm_created,\n"
+	    "                        vmm_init_end, linux_start_kernel, linux_start_user and\n"
+	    "                        guest_boot_done, in ms since mote started (default: off;\n"
+	    "                        see docs/boot-trace.md)\n"
 	    "  -v, --verbose         report how images were loaded and unhandled I/O at exit\n"
 	    "  -h, --help            show this help\n",
 	    out);
@@ -68,7 +75,9 @@ static int parse_run(int argc, char **argv, struct run_options *o)
 	static const struct option opts[] = {
 	    {"kernel", required_argument, NULL, 'k'},  {"initrd", required_argument, NULL, 'i'},
 	    {"cmdline", required_argument, NULL, 'c'}, {"memory", required_argument, NULL, 'm'},
-	    {"verbose", no_argument, NULL, 'v'},       {"thp", no_argument, NULL, 'T'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"thp", no_argument, NULL, 'T'},
+	    {"boot-trace", optional_argument, NULL, 'B'},
 	    {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -83,6 +92,11 @@ static int parse_run(int argc, char **argv, struct run_options *o)
 		case 'm': o->memory = optarg; break;
 		case 'v': o->verbose = true; break;
 		case 'T': o->thp = true; break;
+		case 'B':
+			if (optarg && strcmp(optarg, "json") && strcmp(optarg, "text"))
+				die("--boot-trace=%s: not a format (text or json)", optarg);
+			o->trace = optarg && !strcmp(optarg, "json") ? 2 : 1;
+			break;
 		case 'h': run_usage(stdout); exit(0);
 		default: run_usage(stderr); return -1;
 		}
@@ -129,10 +143,13 @@ static int cmd_run(int argc, char **argv)
 		die("%s", e.msg);
 	if (o.verbose)
 		report_load(&vm.mem, &r);
+	vm.boot_trace = o.trace != 0;
 	if (vm_create(&vm, &e) < 0)
 		die("%s", e.msg);
 	boot_enter(vm.vcpus[0].fd, &vm.mem, &r);
 	status = vm_run(&vm);
+	if (o.trace)
+		trace_report(stderr, o.trace == 2);
 	if (o.verbose)
 		fprintf(stderr, "mote: %s; unhandled accesses: %llu port I/O, %llu MMIO\n",
 		        vm.exit_msg, (unsigned long long)bus_unhandled(BUS_PIO),

@@ -4,7 +4,9 @@
 #include "bus.h"
 #include "err.h"
 #include "kvm.h"
+#include "trace.h"
 #include "x86/cpu.h"
+#include "x86/kvmclock_trap.h"
 
 #include <errno.h>
 #include <linux/kvm.h>
@@ -63,8 +65,10 @@ static void handle_io(struct vcpu *v)
 	uint8_t *data = (uint8_t *)r + r->io.data_offset;
 	bool write = r->io.direction == KVM_EXIT_IO_OUT;
 
-	for (uint32_t i = 0; i < r->io.count; i++, data += r->io.size)
+	for (uint32_t i = 0; i < r->io.count; i++, data += r->io.size) {
 		bus_dispatch(v, BUS_PIO, r->io.port, data, r->io.size, write);
+		v->last_pio = data[0];
+	}
 }
 
 static void handle_mmio(struct vcpu *v)
@@ -108,6 +112,7 @@ static void handle_exit(struct vcpu *v)
 	case KVM_EXIT_SHUTDOWN: vm_stop(v->vm, VM_EXIT_REBOOT, "guest reset (triple fault)"); break;
 	case KVM_EXIT_HLT: vm_stop(v->vm, VM_EXIT_POWEROFF, "guest halted"); break;
 	case KVM_EXIT_SYSTEM_EVENT: handle_system_event(v); break;
+	case KVM_EXIT_X86_WRMSR: kvmclock_trap_exit(v); break;
 	case KVM_EXIT_INTR: break;
 	case KVM_EXIT_FAIL_ENTRY:
 		snprintf(what, sizeof(what), "KVM entry failed, reason 0x%llx",
@@ -140,6 +145,8 @@ void vcpu_loop(struct vcpu *v)
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	trace_mark(TRACE_VMM_INIT_END);
+	trace_mark(TRACE_VMM_INIT_END);
 	while (atomic_load(&v->vm->exit) == VM_RUNNING) {
 		int ret = kvm_ioctl_try(v->fd, KVM_RUN, NULL);
 

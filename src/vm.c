@@ -4,7 +4,9 @@
 #include "console.h"
 #include "device.h"
 #include "kvm.h"
+#include "trace.h"
 #include "vcpu.h"
+#include "x86/kvmclock_trap.h"
 
 #include <linux/kvm.h>
 #include <signal.h>
@@ -53,13 +55,21 @@ int vm_init(struct vm *vm, uint64_t mem_size, bool thp, struct err *e)
 
 int vm_create(struct vm *vm, struct err *e)
 {
+	uint64_t t0;
+
 	vm->kvm_fd = kvm_open();
+	t0 = trace_now();
 	vm->vm_fd = kvm_ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	trace_kvm_create_vm(trace_now() - t0);
+	trace_mark(TRACE_VM_CREATED);
 	vm->run_size = kvm_ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	vm->done_fd = eventfd(0, EFD_CLOEXEC);
 	if (vm->done_fd < 0)
 		return err_set(e, "eventfd: %m");
 	create_irqchip(vm);
+	if (vm->boot_trace && kvmclock_trap_arm(vm) < 0)
+		warnx_("boot trace: this KVM has no MSR filter; linux_start_kernel comes "
+		       "only from port 0x80 codes");
 	vm_map_memory(vm);
 	vm->nr_vcpus = 1;
 	vcpu_create(vm, &vm->vcpus[0], 0);

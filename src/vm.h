@@ -31,6 +31,7 @@ struct vcpu {
 	int fd;
 	struct kvm_run *run;
 	pthread_t thread;
+	uint8_t last_pio; /* first data byte of the previous port access */
 };
 
 struct vm {
@@ -42,7 +43,8 @@ struct vm {
 	struct vcpu vcpus[1];
 	_Atomic int exit; /* enum vm_exit, first writer wins */
 	char exit_msg[ERR_MAX];
-	int done_fd; /* eventfd, signalled when the vCPUs stop */
+	int done_fd;     /* eventfd, signalled when the vCPUs stop */
+	bool boot_trace; /* trap the kvm-clock MSR for linux_start_kernel */
 };
 
 /* Lays out and maps @mem_size bytes of guest RAM (no KVM yet), so that the

@@ -3,7 +3,7 @@
 set -euo pipefail
 need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-for p in build-essential libcmocka-dev qemu-system-x86 busybox-static cpio \
+for p in build-essential libcmocka-dev libjson-c-dev qemu-system-x86 busybox-static cpio \
 	linux-source-6.1 bc flex bison libelf-dev libssl-dev xz-utils kmod; do
 	have "$p" || need+=("$p")
 done

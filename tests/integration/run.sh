@@ -168,6 +168,33 @@ test_signal() {
 	fi
 }
 
+# expect_trace NAME "POINTS" ARGS...: boots with --boot-trace=json; the
+# given points are all reported and come in that order.
+expect_trace() {
+	local name=$1 points=$2 prev=0 v p missing= order=
+	shift 2
+	selected "$name" || return 0
+	run_mote --boot-trace=json "$@"
+	for p in $points; do
+		v=$(grep -o "\"$p\":[0-9.e+-]*" "$out" | tail -n 1 | cut -d: -f2)
+		if [ -z "$v" ]; then
+			missing="$missing $p"
+			continue
+		fi
+		awk -v a="$prev" -v b="$v" 'BEGIN { exit !(b >= a) }' || order="$order $p"
+		prev=$v
+	done
+	if [ $rc -ne 0 ]; then
+		fail "$name" "mote exited $rc"
+	elif [ -n "$missing" ]; then
+		fail "$name" "not reported:$missing"
+	elif [ -n "$order" ]; then
+		fail "$name" "out of order:$order"
+	else
+		pass "$name"
+	fi
+}
+
 cloud_kernel() {
 	ls "$CACHE"/debian-kernel/linux-image-*-cloud-amd64/boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1
 }
@@ -193,6 +220,16 @@ expect_memory memory-5g-bzimage 5000000 --kernel "$BZIMAGE" --initrd "$INITRD" \
 	--cmdline "console=ttyS0 quiet" --memory 5G
 test_zero_copy
 test_signal
+
+# Boot tracepoints: all five on the guest kit (its kernel patch and init
+# write the codes), the first three on Debian's unmodified kernel.
+all_points="vm_created vmm_init_end linux_start_kernel linux_start_user guest_boot_done"
+expect_trace trace-pvh "$all_points" --kernel "$VMLINUX" --initrd "$INITRD" \
+	--cmdline "console=ttyS0 quiet"
+expect_trace trace-bzimage "$all_points" --kernel "$BZIMAGE" --initrd "$INITRD" \
+	--cmdline "console=ttyS0 quiet"
+[ -n "$cloud" ] && expect_trace trace-debian-kernel "vm_created vmm_init_end linux_start_kernel" \
+	--kernel "$cloud" --initrd "$INITRD" --cmdline "console=ttyS0 quiet" --memory 256M
 
 # Bad input: each refused with a message naming the input and the reason.
 if selected no-kvm; then

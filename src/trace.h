@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/* Boot tracepoints: times since mote's start at which the boot reached each point. */
+#ifndef MOTE_TRACE_H
+#define MOTE_TRACE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum trace_point {
+	TRACE_VM_CREATED,         /* KVM_CREATE_VM returned */
+	TRACE_VMM_INIT_END,       /* first KVM_RUN */
+	TRACE_LINUX_START_KERNEL, /* start_kernel(): kvm-clock MSR or a kernel code */
+	TRACE_LINUX_START_USER,   /* init about to run: a userspace code */
+	TRACE_GUEST_BOOT_DONE,    /* the guest's own boot-done signal */
+	TRACE_NR,
+};
+
+/* Nanoseconds on CLOCK_MONOTONIC. */
+uint64_t trace_now(void);
+
+/* Records @p at the current time unless it was recorded already. */
+void trace_mark(enum trace_point p);
+
+/* Records how long KVM_CREATE_VM itself took. */
+void trace_kvm_create_vm(uint64_t ns);
+
+/* True once @p has been recorded. */
+bool trace_seen(enum trace_point p);
+
+/* Writes the trace to @out: one line per point, or one JSON object. */
+void trace_report(FILE *out, bool json);
+
+#endif
