@@ -17,11 +17,11 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#define MARKER "MOTE-GUEST-INIT-OK"
-#define POST_PORT 0x80      /* Cloud Hypervisor's progress codes */
-#define POST_USERSPACE 0x70 /* in its userspace range 0x60-0x7f */
+#define MARKER         "MOTE-GUEST-INIT-OK"
+#define POST_PORT      0x80  /* Cloud Hypervisor's progress codes */
+#define POST_USERSPACE 0x70  /* in its userspace range 0x60-0x7f */
 #define BOOT_DONE_PORT 0x3f0 /* Firecracker's boot timer (I/O port) */
-#define BOOT_DONE 123
+#define BOOT_DONE      123
 
 /* Writes a boot-progress byte for the monitor's boot trace; a kernel without
  * ioperm or a monitor that ignores the port make it a no-op. */

@@ -21,7 +21,7 @@ struct run_options {
 	struct boot_config boot;
 	const char *memory;
 	bool verbose;
-	bool thp;
+	struct mem_opts mem;
 	int trace; /* 0 off, 1 text, 2 JSON */
 };
 
@@ -43,42 +43,54 @@ static void usage(FILE *out)
 
 static void run_usage(FILE *out)
 {
-	fputs(
-	    "usage: mote run --kernel PATH [options]\n"
-	    "\n"
-	    "Boots a kernel directly, without firmware: an uncompressed vmlinux through its\n"
-	    "PVH entry, or a bzImage through the Linux 64-bit boot protocol. Kernel segments\n"
-	    "and the initrd are mapped copy-on-write from their files into guest memory.\n"
-	    "The serial console (COM1) is on stdin/stdout; Ctrl-A x quits. mote exits 0 when\n"
-	    "the guest reboots or KVM reports a shutdown.\n"
-	    "\n"
-	    "options:\n"
-	    "  -k, --kernel PATH     kernel: PVH vmlinux or bzImage (required)\n"
-	    "  -i, --initrd PATH     initial ramdisk (default: none)\n"
-	    "  -c, --cmdline STR     kernel command line (default: \"" DEFAULT_CMDLINE "\")\n"
-	    "  -m, --memory SIZE     guest RAM, e.g. 128M, 4G (default: " DEFAULT_MEMORY ")\n"
-	    "      --thp             back guest RAM with transparent huge pages (madvise);\n"
-	    "                        fewer page faults, but the kernel and initrd are then\n"
-	    "                        still mapped from their files in 4 KiB pages (default: off)\n"
-	    "      --boot-trace[=text|json]\n"
-	    "                        print, at exit, when the boot reached vm_created,\n"
-	    "                        vmm_init_end, linux_start_kernel, linux_start_user and\n"
-	    "                        guest_boot_done, in ms since mote started (default: off;\n"
-	    "                        see docs/boot-trace.md)\n"
-	    "  -v, --verbose         report how images were loaded and unhandled I/O at exit\n"
-	    "  -h, --help            show this help\n",
-	    out);
+	fputs("usage: mote run --kernel PATH [options]\n"
+	      "\n"
+	      "Boots a kernel directly, without firmware: an uncompressed vmlinux through its\n"
+	      "PVH entry, or a bzImage through the Linux 64-bit boot protocol. Kernel segments\n"
+	      "and the initrd are mapped copy-on-write from their files into guest memory.\n"
+	      "The serial console (COM1) is on stdin/stdout; Ctrl-A x quits. mote exits 0 when\n"
+	      "the guest reboots or KVM reports a shutdown.\n"
+	      "\n"
+	      "options:\n"
+	      "  -k, --kernel PATH     kernel: PVH vmlinux or bzImage (required)\n"
+	      "  -i, --initrd PATH     initial ramdisk (default: none)\n"
+	      "  -c, --cmdline STR     kernel command line (default: \"" DEFAULT_CMDLINE "\")\n"
+	      "  -m, --memory SIZE     guest RAM, e.g. 128M, 4G (default: " DEFAULT_MEMORY ")\n"
+	      "      --memory-backend anon|memfd|hugetlb\n"
+	      "                        guest RAM: private anonymous memory, a shared memfd, or\n"
+	      "                        a memfd of 2 MiB huge pages (reserved on the host first:\n"
+	      "                        /proc/sys/vm/nr_hugepages). With hugetlb the kernel and\n"
+	      "                        initrd are copied, not mapped from their files (default:\n"
+	      "                        anon)\n"
+	      "      --thp             ask for transparent huge pages on guest RAM (madvise);\n"
+	      "                        the kernel and initrd stay mapped in 4 KiB file pages\n"
+	      "                        (default: off)\n"
+	      "      --prefault        populate all guest RAM at start instead of on first\n"
+	      "                        touch (default: off)\n"
+	      "      --boot-trace[=text|json]\n"
+	      "                        print, at exit, when the boot reached vm_created,\n"
+	      "                        vmm_init_end, linux_start_kernel, linux_start_user and\n"
+	      "                        guest_boot_done, in ms since mote started (default: off;\n"
+	      "                        see docs/boot-trace.md)\n"
+	      "  -v, --verbose         report how images were loaded and unhandled I/O at exit\n"
+	      "  -h, --help            show this help\n",
+	      out);
 }
 
 static int parse_run(int argc, char **argv, struct run_options *o)
 {
 	static const struct option opts[] = {
-	    {"kernel", required_argument, NULL, 'k'},  {"initrd", required_argument, NULL, 'i'},
-	    {"cmdline", required_argument, NULL, 'c'}, {"memory", required_argument, NULL, 'm'},
+	    {"kernel", required_argument, NULL, 'k'},
+	    {"initrd", required_argument, NULL, 'i'},
+	    {"cmdline", required_argument, NULL, 'c'},
+	    {"memory", required_argument, NULL, 'm'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"thp", no_argument, NULL, 'T'},
+	    {"prefault", no_argument, NULL, 'P'},
+	    {"memory-backend", required_argument, NULL, 'M'},
 	    {"boot-trace", optional_argument, NULL, 'B'},
-	    {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -91,7 +103,13 @@ static int parse_run(int argc, char **argv, struct run_options *o)
 		case 'c': o->boot.cmdline = optarg; break;
 		case 'm': o->memory = optarg; break;
 		case 'v': o->verbose = true; break;
-		case 'T': o->thp = true; break;
+		case 'T': o->mem.thp = true; break;
+		case 'P': o->mem.prefault = true; break;
+		case 'M':
+			if (mem_parse_backend(optarg, &o->mem.backend) < 0)
+				die("--memory-backend '%s': not a backend (anon, memfd or hugetlb)",
+				    optarg);
+			break;
 		case 'B':
 			if (optarg && strcmp(optarg, "json") && strcmp(optarg, "text"))
 				die("--boot-trace=%s: not a format (text or json)", optarg);
@@ -137,7 +155,7 @@ static int cmd_run(int argc, char **argv)
 		return 2;
 	if (parse_size(o.memory, &mem_size) < 0)
 		die("--memory '%s': not a size (use e.g. 128M or 4G)", o.memory);
-	if (vm_init(&vm, mem_size, o.thp, &e) < 0)
+	if (vm_init(&vm, mem_size, &o.mem, &e) < 0)
 		die("--memory %s: %s", o.memory, e.msg);
 	if (boot_load(&vm.mem, &o.boot, &r, &e) < 0)
 		die("%s", e.msg);

@@ -5,7 +5,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <linux/memfd.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 int mem_layout(struct guest_mem *m, uint64_t size, struct err *e)
 {
@@ -22,6 +25,7 @@ int mem_layout(struct guest_mem *m, uint64_t size, struct err *e)
 		return err_set(e, "memory size %llu is not a multiple of 4 KiB",
 		               (unsigned long long)size);
 	m->size = size;
+	m->fd = -1;
 	m->slots[0].gpa = 0;
 	m->slots[0].size = size < MEM_HOLE_START ? size : MEM_HOLE_START;
 	m->nr_slots = 1;
@@ -33,15 +37,97 @@ int mem_layout(struct guest_mem *m, uint64_t size, struct err *e)
 	return 0;
 }
 
+int mem_parse_backend(const char *s, enum mem_backend *out)
+{
+	static const char *const names[] = {"anon", "memfd", "hugetlb"};
+
+	for (int i = 0; i < 3; i++)
+		if (!strcmp(s, names[i])) {
+			*out = (enum mem_backend)i;
+			return 0;
+		}
+	return -1;
+}
+
+bool mem_can_map_files(const struct guest_mem *m)
+{
+	return m->opts.backend != MEM_HUGETLB;
+}
+
+static long read_long(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	long v = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+#define HUGEPAGES_DIR "/sys/kernel/mm/hugepages/hugepages-2048kB/"
+
+/* Checks that the host has enough free 2 MiB pages for @size bytes. */
+static int check_huge_pages(uint64_t size, struct err *e)
+{
+	long need = (long)(size / HUGE_PAGE_SIZE);
+	long total = read_long(HUGEPAGES_DIR "nr_hugepages");
+	long free_pages = read_long(HUGEPAGES_DIR "free_hugepages");
+
+	if (size % HUGE_PAGE_SIZE)
+		return err_set(e, "--memory-backend hugetlb: the memory size must be a multiple "
+		                  "of 2 MiB");
+	if (total < 0 || free_pages < 0)
+		return err_set(e, "--memory-backend hugetlb: this host kernel offers no 2 MiB "
+		                  "huge pages (" HUGEPAGES_DIR " is missing)");
+	if (free_pages < need)
+		return err_set(e,
+		               "--memory-backend hugetlb: %llu MiB of guest memory needs %ld "
+		               "free 2 MiB huge pages, the host has %ld free; reserve them as root "
+		               "with: echo %ld > " HUGEPAGES_DIR "nr_hugepages",
+		               (unsigned long long)(size / MiB), need, free_pages,
+		               total + need - free_pages);
+	return 0;
+}
+
+/* Opens the memfd behind a shared backend; -1 and a message on failure. */
+static int open_backing(struct guest_mem *m, struct err *e)
+{
+	unsigned flags = MFD_CLOEXEC;
+
+	if (m->opts.backend == MEM_HUGETLB) {
+		if (check_huge_pages(m->size, e) < 0)
+			return -1;
+		flags |= MFD_HUGETLB | MFD_HUGE_2MB;
+	}
+	m->fd = memfd_create("mote-guest-ram", flags);
+	if (m->fd < 0)
+		return err_set(e, "cannot create guest memory (memfd): %s", strerror(errno));
+	if (ftruncate(m->fd, (off_t)m->size) < 0)
+		return err_set(e, "cannot size guest memory to %llu MiB: %s",
+		               (unsigned long long)(m->size / MiB), strerror(errno));
+	return 0;
+}
+
 int mem_map(struct guest_mem *m, struct err *e)
 {
-	void *p = mmap(NULL, m->size, PROT_READ | PROT_WRITE,
-	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	int flags = MAP_NORESERVE | (m->opts.prefault ? MAP_POPULATE : 0);
+	void *p;
 
+	m->fd = -1;
+	if (m->opts.backend != MEM_ANON && open_backing(m, e) < 0)
+		return -1;
+	if (m->opts.backend == MEM_ANON)
+		flags |= MAP_PRIVATE | MAP_ANONYMOUS;
+	else
+		flags = (flags & ~MAP_NORESERVE) | MAP_SHARED;
+	p = mmap(NULL, m->size, PROT_READ | PROT_WRITE, flags, m->fd, 0);
 	if (p == MAP_FAILED)
 		return err_set(e, "cannot map %llu MiB of guest memory: %s",
 		               (unsigned long long)(m->size / MiB), strerror(errno));
-	if (m->thp && madvise(p, m->size, MADV_HUGEPAGE) < 0)
+	if (m->opts.thp && madvise(p, m->size, MADV_HUGEPAGE) < 0)
 		return err_set(e,
 		               "--thp: madvise(MADV_HUGEPAGE) failed: %s (is "
 		               "/sys/kernel/mm/transparent_hugepage/enabled 'never'?)",
@@ -58,6 +144,9 @@ void mem_unmap(struct guest_mem *m)
 	if (m->host)
 		munmap(m->host, m->size);
 	m->host = NULL;
+	if (m->fd >= 0)
+		close(m->fd);
+	m->fd = -1;
 	for (int i = 0; i < m->nr_slots; i++)
 		m->slots[i].host = NULL;
 }

@@ -25,10 +25,25 @@ struct mem_slot {
 	uint8_t *host;
 };
 
+#define HUGE_PAGE_SIZE (2 * MiB)
+
+enum mem_backend {
+	MEM_ANON,    /* private anonymous memory */
+	MEM_MEMFD,   /* a shared memfd (shareable, snapshot-friendly) */
+	MEM_HUGETLB, /* a memfd of 2 MiB huge pages */
+};
+
+struct mem_opts {
+	enum mem_backend backend;
+	bool thp;      /* madvise(MADV_HUGEPAGE) */
+	bool prefault; /* populate all of guest RAM at start */
+};
+
 struct guest_mem {
 	uint64_t size; /* RAM bytes in all slots */
 	uint8_t *host; /* one host mapping of @size bytes; slots are in it */
-	bool thp;      /* ask for transparent huge pages (madvise) */
+	struct mem_opts opts;
+	int fd; /* the memfd behind a memfd or hugetlb backend, else -1 */
 	int nr_slots;
 	struct mem_slot slots[2];
 };
@@ -36,8 +51,10 @@ struct guest_mem {
 /* Computes the slots for @size bytes of RAM without mapping anything. */
 int mem_layout(struct guest_mem *m, uint64_t size, struct err *e);
 
-/* Maps host memory for a laid-out @m (anonymous, MAP_NORESERVE; with
- * MADV_HUGEPAGE if @m->thp). */
+/* Maps host memory for a laid-out @m as @m->opts say: anonymous
+ * (MAP_NORESERVE), memfd or hugetlb memfd (MAP_SHARED), with MADV_HUGEPAGE
+ * and MAP_POPULATE on request. A hugetlb request the host cannot meet
+ * fails naming the pages needed and how to reserve them. */
 int mem_map(struct guest_mem *m, struct err *e);
 
 /* Unmaps what mem_map mapped. */
@@ -49,6 +66,12 @@ void *guest_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len);
 
 /* Returns the end of RAM below the hole (exclusive). */
 uint64_t mem_low_end(const struct guest_mem *m);
+
+/* Parses "anon", "memfd" or "hugetlb"; -1 if it is none of them. */
+int mem_parse_backend(const char *s, enum mem_backend *out);
+
+/* True if files may be mapped over guest RAM (not with hugetlb pages). */
+bool mem_can_map_files(const struct guest_mem *m);
 
 /* Parses a size like "128M", "4G", "512k" or "1048576" (bytes); -1 if malformed. */
 int parse_size(const char *s, uint64_t *out);

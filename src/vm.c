@@ -41,13 +41,13 @@ static void vm_map_memory(struct vm *vm)
 	}
 }
 
-int vm_init(struct vm *vm, uint64_t mem_size, bool thp, struct err *e)
+int vm_init(struct vm *vm, uint64_t mem_size, const struct mem_opts *opts, struct err *e)
 {
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm_fd = vm->vm_fd = vm->done_fd = -1;
 	if (mem_layout(&vm->mem, mem_size, e) < 0)
 		return -1;
-	vm->mem.thp = thp;
+	vm->mem.opts = *opts;
 	if (mem_map(&vm->mem, e) < 0)
 		return -1;
 	return 0;

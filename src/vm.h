@@ -47,9 +47,9 @@ struct vm {
 	bool boot_trace; /* trap the kvm-clock MSR for linux_start_kernel */
 };
 
-/* Lays out and maps @mem_size bytes of guest RAM (no KVM yet), so that the
- * boot loader can fill it. */
-int vm_init(struct vm *vm, uint64_t mem_size, bool thp, struct err *e);
+/* Lays out and maps @mem_size bytes of guest RAM with @opts (no KVM yet),
+ * so that the boot loader can fill it. */
+int vm_init(struct vm *vm, uint64_t mem_size, const struct mem_opts *opts, struct err *e);
 
 /* Creates the KVM VM over the RAM of vm_init, with the in-kernel irqchip
  * and PIT, one vCPU, and every registered device. */

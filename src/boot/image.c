@@ -78,7 +78,7 @@ int image_place(const struct guest_mem *m, const struct image_file *f, uint64_t 
 		return err_set(e, "'%s': bytes [%llu, +%llu) do not fit at guest 0x%llx", f->path,
 		               (unsigned long long)off, (unsigned long long)len,
 		               (unsigned long long)gpa);
-	if (off % PAGE_SIZE != gpa % PAGE_SIZE) {
+	if (off % PAGE_SIZE != gpa % PAGE_SIZE || !mem_can_map_files(m)) {
 		copy(dst, f->data + off, len, st);
 		return 0;
 	}

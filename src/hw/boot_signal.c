@@ -16,16 +16,16 @@
 #include "../trace.h"
 #include "../vm.h"
 
-#define POST_PORT 0x80
+#define POST_PORT         0x80
 #define POST_KERNEL_FIRST 0x40
-#define POST_KERNEL_LAST 0x5f
-#define POST_USER_FIRST 0x60
-#define POST_USER_LAST 0x7f
-#define FC_BOOT_PORT 0x3f0
-#define FC_BOOT_DONE 123
+#define POST_KERNEL_LAST  0x5f
+#define POST_USER_FIRST   0x60
+#define POST_USER_LAST    0x7f
+#define FC_BOOT_PORT      0x3f0
+#define FC_BOOT_DONE      123
 
 static void post_code(struct vcpu *vcpu, uint64_t offset, uint8_t *data, uint32_t len,
-		      bool is_write, void *opaque)
+                      bool is_write, void *opaque)
 {
 	uint8_t code = data[0];
 
@@ -47,7 +47,7 @@ static void post_code(struct vcpu *vcpu, uint64_t offset, uint8_t *data, uint32_
 }
 
 static void fc_boot_timer(struct vcpu *vcpu, uint64_t offset, uint8_t *data, uint32_t len,
-			  bool is_write, void *opaque)
+                          bool is_write, void *opaque)
 {
 	(void)vcpu, (void)offset, (void)opaque;
 	if (!is_write) {

@@ -17,10 +17,10 @@ int kvmclock_trap_arm(struct vm *vm)
 	struct kvm_msr_filter filter = {
 	    .flags = KVM_MSR_FILTER_DEFAULT_ALLOW,
 	    .ranges = {{
-		.flags = KVM_MSR_FILTER_WRITE,
-		.nmsrs = 1,
-		.base = MSR_KVM_SYSTEM_TIME_NEW,
-		.bitmap = &deny,
+	        .flags = KVM_MSR_FILTER_WRITE,
+	        .nmsrs = 1,
+	        .base = MSR_KVM_SYSTEM_TIME_NEW,
+	        .bitmap = &deny,
 	    }},
 	};
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* A one-shot trap on the guest's first kvm-clock MSR write: linux_start_kernel for unmodified kernels. */
+/* A one-shot trap on the guest's first kvm-clock MSR write: linux_start_kernel for unmodified
+ * kernels. */
 #ifndef MOTE_X86_KVMCLOCK_TRAP_H
 #define MOTE_X86_KVMCLOCK_TRAP_H
 

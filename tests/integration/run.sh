@@ -221,6 +221,31 @@ expect_memory memory-5g-bzimage 5000000 --kernel "$BZIMAGE" --initrd "$INITRD" \
 test_zero_copy
 test_signal
 
+# Memory backends: each boots; hugetlb says how many pages it lacks.
+expect_boot backend-memfd --memory-backend memfd --kernel "$VMLINUX" --initrd "$INITRD" \
+	--cmdline "console=ttyS0 quiet"
+expect_boot backend-anon-thp-prefault --thp --prefault --kernel "$BZIMAGE" --initrd "$INITRD" \
+	--cmdline "console=ttyS0 quiet"
+hp=/sys/kernel/mm/hugepages/hugepages-2048kB
+hp_free=$(cat $hp/free_hugepages 2>/dev/null || echo 0)
+hp_need=$((hp_free + 1 > 32 ? hp_free + 1 : 32)) # one more than free, 64 MiB at least
+expect_error backend-hugetlb-short "hugetlb: .* needs $hp_need free 2 MiB huge pages, the host has $hp_free free; reserve them as root with: echo [0-9]+ > $hp/nr_hugepages" \
+	--memory-backend hugetlb --memory $((hp_need * 2))M --kernel "$VMLINUX"
+if selected backend-hugetlb; then
+	hp_total=$(cat $hp/nr_hugepages 2>/dev/null || echo 0)
+	echo $((hp_total + 64)) >$hp/nr_hugepages 2>/dev/null
+	run_mote -v --memory-backend hugetlb --memory 128M --kernel "$VMLINUX" --initrd "$INITRD" \
+		--cmdline "console=ttyS0 quiet"
+	echo "$hp_total" >$hp/nr_hugepages 2>/dev/null
+	if [ $rc -ne 0 ] || ! grep -q "$MARKER" "$out"; then
+		fail backend-hugetlb "no boot (exit $rc; reserving huge pages needs root)"
+	elif ! grep -q "kernel 0 KiB mapped.*initrd at .*, 0 KiB mapped" "$out"; then
+		fail backend-hugetlb "files were mapped over huge pages"
+	else
+		pass backend-hugetlb
+	fi
+fi
+
 # Boot tracepoints: all five on the guest kit (its kernel patch and init
 # write the codes), the first three on Debian's unmodified kernel.
 all_points="vm_created vmm_init_end linux_start_kernel linux_start_user guest_boot_done"
