@@ -137,6 +137,55 @@ test_zero_copy() {
 	fi
 }
 
+# shared_clean_kib PID FILE START END: Shared_Clean (KiB) of PID's mappings
+# of FILE that lie inside [START, END).
+shared_clean_kib() {
+	awk -v f="$2" -v s="$3" -v e="$4" '
+		function hex(x,   i, c, v) { v = 0; x = tolower(x)
+			for (i = 1; i <= length(x); i++) { c = index("0123456789abcdef", substr(x, i, 1)) - 1; v = v * 16 + c }
+			return v }
+		/^[0-9a-f]+-[0-9a-f]+ / { split($1, r, "-"); inside = ($6 == f && hex(r[1]) >= hex(s) && hex(r[2]) <= hex(e)) }
+		inside && /^Shared_Clean:/ { kib += $2 }
+		END { print kib + 0 }' "/proc/$1/smaps"
+}
+
+# Two VMs booted from the same files share the kernel and initrd pages in
+# their guest RAM (Shared_Clean in smaps), as the page cache's pages. The
+# initrd stays shared only if the guest keeps it (retain_initrd): Linux
+# otherwise frees its pages after unpacking and soon writes over them.
+test_page_sharing() {
+	local name=page-sharing pids=() outs=() i start end k=0 r=0 ok=1
+	selected "$name" || return 0
+	for i in 1 2; do
+		"$MOTE" run -v --kernel "$VMLINUX" --initrd "$INITRD" \
+			--cmdline "console=ttyS0 quiet retain_initrd -- hold=30" </dev/null >"$work/vm$i" 2>&1 &
+		pids+=($!)
+	done
+	for _ in $(seq 1 "$TIMEOUT"); do
+		grep -q "$MARKER" "$work/vm1" && grep -q "$MARKER" "$work/vm2" && break
+		sleep 1
+	done
+	read -r start end < <(sed -n 's/.*host \[0x\([0-9a-f]*\), 0x\([0-9a-f]*\)).*/\1 \2/p' "$work/vm1")
+	if grep -q "$MARKER" "$work/vm1" && grep -q "$MARKER" "$work/vm2"; then
+		k=$(shared_clean_kib "${pids[0]}" "$(readlink -f "$VMLINUX")" "$start" "$end")
+		r=$(shared_clean_kib "${pids[0]}" "$(readlink -f "$INITRD")" "$start" "$end")
+	else
+		ok=0
+	fi
+	kill "${pids[@]}" 2>/dev/null
+	sleep 2
+	kill -KILL "${pids[@]}" 2>/dev/null
+	wait "${pids[@]}" 2>/dev/null
+	cat "$work/vm1" >"$out"
+	if [ $ok -ne 1 ]; then
+		fail "$name" "the two guests did not both boot"
+	elif [ "$k" -lt 1024 ] || [ "$r" -lt 64 ]; then
+		fail "$name" "Shared_Clean in guest RAM: kernel $k KiB, initrd $r KiB"
+	else
+		pass "$name (kernel $k KiB, initrd $r KiB shared)"
+	fi
+}
+
 # SIGTERM stops a running VM through mote's own handling: status 128+15
 # and the reason reported, not death by the signal.
 test_signal() {
@@ -219,6 +268,7 @@ expect_memory memory-4g-pvh 4000000 --kernel "$VMLINUX" --initrd "$INITRD" \
 expect_memory memory-5g-bzimage 5000000 --kernel "$BZIMAGE" --initrd "$INITRD" \
 	--cmdline "console=ttyS0 quiet" --memory 5G
 test_zero_copy
+test_page_sharing
 test_signal
 
 # Memory backends: each boots; hugetlb says how many pages it lacks.
