@@ -12,6 +12,8 @@ WARNINGS := -Wall -Wextra -Werror -Wformat=2 -Wformat-security -Wmissing-prototy
 	-Wstrict-aliasing=2 -Wunused -Wuninitialized -Winit-self -Wlogical-op \
 	-Wduplicated-cond -Wduplicated-branches -Wjump-misses-init
 CFLAGS ?= -O2 -g
+# Static: no dynamic loader work between exec and the first KVM_RUN.
+LDFLAGS ?= -static
 CFLAGS += -std=gnu11 $(WARNINGS) -D_GNU_SOURCE -MMD -MP
 LDLIBS += -lpthread -ljson-c
 
@@ -22,9 +24,9 @@ MOTE := $(BUILD)/mote
 .PHONY: all install clean check unit integration run shell guest deps bench format
 all: $(MOTE)
 
-$(MOTE): $(OBJS)
+$(MOTE): $(OBJS) Makefile
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -57,3 +59,4 @@ shell: deps
 	$(Q)$(MAKE) --no-print-directory $(MOTE) guest
 	$(Q)tools/kvm-env $(MOTE) run --kernel $(GUEST)/bzImage --initrd $(GUEST)/shell.cpio \
 		--cmdline "console=ttyS0 quiet" --memory 256M
+include mk/bench.mk

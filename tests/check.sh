@@ -9,8 +9,8 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 tests/unit.sh "$@" | tee "$log"
 tests/tools.sh 2>&1 | tee -a "$log"
-# The outer VM of the nested runner has been seen to stall (status 125 with
-# "ran past" or "did not come up"): that is the runner failing, not a test,
+# The outer VM of the nested runner has been seen to freeze (status 125:
+# "stalled", "ran past" or "did not come up"): that is the runner failing, not a test,
 # so it gets one more try. A hung guest is caught inside by run.sh's timeout.
 integration() {
 	NESTED_TIMEOUT=${NESTED_TIMEOUT:-1200} tools/kvm-env tests/integration/run.sh 2>&1 | tee -a "$log"

@@ -17,6 +17,11 @@ NESTED_BOOT_TIMEOUT=1 timeout 120 tools/nested-run true >"$work/out" 2>&1
 rc=$?
 check nested-run-boot-timeout '[ $rc -eq 125 ] && grep -q "did not come up in 1s" "$work/out"'
 
+# A silent outer VM (heartbeat every 10 s, allowed 3 s) is declared stalled.
+NESTED_STALL=3 timeout 120 tools/nested-run sleep 60 >"$work/out" 2>&1
+rc=$?
+check nested-run-stall '[ $rc -eq 125 ] && grep -q "outer VM stalled: no heartbeat for 3s" "$work/out"'
+
 # mkcpio: what goes in comes out, owned by root, device nodes included.
 printf 'hello\n' >"$work/f"
 printf 'dir /d 0755\nfile /d/f 0644 %s\nslink /l d/f\nnod /dev/console 0600 c 5 1\n' "$work/f" |
