@@ -103,20 +103,38 @@ mapped_inside() {
 	return 1
 }
 
+# start_held_vm HOLD: starts a guest-kit VM (with -v) whose init waits HOLD
+# seconds; sets $pid, output in $out; returns 0 once the init marker is seen.
+start_held_vm() {
+	"$MOTE" run -v --kernel "$VMLINUX" --initrd "$INITRD" \
+		--cmdline "console=ttyS0 quiet -- hold=$1" </dev/null >"$out" 2>&1 &
+	pid=$!
+	wait_marker "$out" $pid
+}
+
+# wait_marker FILE PID: waits until FILE holds the init marker (0) or PID
+# ends or the time-out passes (1).
+wait_marker() {
+	for _ in $(seq 1 "$TIMEOUT"); do
+		grep -q "$MARKER" "$1" && return 0
+		kill -0 "$2" 2>/dev/null || break
+		sleep 1
+	done
+	grep -q "$MARKER" "$1"
+}
+
+# ram_range FILE: the host range of guest RAM that "mote -v" printed.
+ram_range() {
+	sed -n 's/.*host \[0x\([0-9a-f]*\), 0x\([0-9a-f]*\)).*/\1 \2/p' "$1"
+}
+
 # The kernel and initrd files appear in mote's maps inside guest RAM while
 # the VM runs: they are mapped, not copied.
 test_zero_copy() {
 	local name=zero-copy-maps pid start end kfile ifile ok=1
 	selected "$name" || return 0
-	"$MOTE" run -v --kernel "$VMLINUX" --initrd "$INITRD" \
-		--cmdline "console=ttyS0 quiet -- hold=20" </dev/null >"$out" 2>&1 &
-	pid=$!
-	for _ in $(seq 1 "$TIMEOUT"); do
-		grep -q "$MARKER" "$out" && break
-		kill -0 $pid 2>/dev/null || break
-		sleep 1
-	done
-	read -r start end < <(sed -n 's/.*host \[0x\([0-9a-f]*\), 0x\([0-9a-f]*\)).*/\1 \2/p' "$out")
+	start_held_vm 20
+	read -r start end < <(ram_range "$out")
 	kfile=$(readlink -f "$VMLINUX")
 	ifile=$(readlink -f "$INITRD")
 	cp "/proc/$pid/maps" "$work/maps" 2>/dev/null || : >"$work/maps"
@@ -154,19 +172,15 @@ shared_clean_kib() {
 # initrd stays shared only if the guest keeps it (retain_initrd): Linux
 # otherwise frees its pages after unpacking and soon writes over them.
 test_page_sharing() {
-	local name=page-sharing pids=() outs=() i start end k=0 r=0 ok=1
+	local name=page-sharing pids=() i start end k=0 r=0 ok=1
 	selected "$name" || return 0
 	for i in 1 2; do
 		"$MOTE" run -v --kernel "$VMLINUX" --initrd "$INITRD" \
 			--cmdline "console=ttyS0 quiet retain_initrd -- hold=30" </dev/null >"$work/vm$i" 2>&1 &
 		pids+=($!)
 	done
-	for _ in $(seq 1 "$TIMEOUT"); do
-		grep -q "$MARKER" "$work/vm1" && grep -q "$MARKER" "$work/vm2" && break
-		sleep 1
-	done
-	read -r start end < <(sed -n 's/.*host \[0x\([0-9a-f]*\), 0x\([0-9a-f]*\)).*/\1 \2/p' "$work/vm1")
-	if grep -q "$MARKER" "$work/vm1" && grep -q "$MARKER" "$work/vm2"; then
+	if wait_marker "$work/vm1" "${pids[0]}" && wait_marker "$work/vm2" "${pids[1]}"; then
+		read -r start end < <(ram_range "$work/vm1")
 		k=$(shared_clean_kib "${pids[0]}" "$(readlink -f "$VMLINUX")" "$start" "$end")
 		r=$(shared_clean_kib "${pids[0]}" "$(readlink -f "$INITRD")" "$start" "$end")
 	else
@@ -191,15 +205,7 @@ test_page_sharing() {
 test_signal() {
 	local name=signal-stops-vm pid rc
 	selected "$name" || return 0
-	"$MOTE" run -v --kernel "$VMLINUX" --initrd "$INITRD" \
-		--cmdline "console=ttyS0 quiet -- hold=600" </dev/null >"$out" 2>&1 &
-	pid=$!
-	for _ in $(seq 1 "$TIMEOUT"); do
-		grep -q "$MARKER" "$out" && break
-		kill -0 $pid 2>/dev/null || break
-		sleep 1
-	done
-	if ! grep -q "$MARKER" "$out"; then
+	if ! start_held_vm 600; then
 		kill -KILL $pid 2>/dev/null
 		wait $pid 2>/dev/null
 		fail "$name" "the guest did not boot"
