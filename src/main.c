@@ -6,6 +6,7 @@
 #include "mem.h"
 #include "trace.h"
 #include "vm.h"
+#include "x86/breakpoint.h"
 
 #include <getopt.h>
 #include <stdbool.h>
@@ -142,6 +143,24 @@ static void report_load(const struct guest_mem *m, const struct boot_result *r)
 	        (unsigned long long)(r->initrd_stats.copied / KiB));
 }
 
+/* Runs beside the guest: finds the breakpoint's target in the vmlinux. */
+static void find_breakpoint_target(struct vm *vm, void *kernel)
+{
+	uint64_t addr = boot_find_init_exec(kernel);
+
+	breakpoint_set_target(&vm->vcpus[0], addr ? addr : BREAKPOINT_NONE);
+}
+
+/* linux_start_user for kernels without the guest kit's codes: a breakpoint
+ * on the init-exec function of a PVH vmlinux with symbols. */
+static void arm_breakpoint(struct vm *vm, const struct boot_result *r, const char *kernel)
+{
+	if (r->kind != BOOT_PVH || breakpoint_arm(&vm->vcpus[0], r->entry) < 0)
+		return;
+	vm->deferred = find_breakpoint_target;
+	vm->deferred_arg = (void *)(uintptr_t)kernel;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	struct run_options o = {0};
@@ -165,6 +184,8 @@ static int cmd_run(int argc, char **argv)
 	if (vm_create(&vm, &e) < 0)
 		die("%s", e.msg);
 	boot_enter(vm.vcpus[0].fd, &vm.mem, &r);
+	if (o.trace)
+		arm_breakpoint(&vm, &r, o.boot.kernel);
 	status = vm_run(&vm);
 	if (o.trace)
 		trace_report(stderr, o.trace == 2);

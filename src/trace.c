@@ -13,7 +13,15 @@ static const char *const names[TRACE_NR] = {
     [TRACE_GUEST_BOOT_DONE] = "guest_boot_done",
 };
 
+static const char *const bp_names[] = {
+    [TRACE_BP_UNUSED] = "not used",         [TRACE_BP_NO_SYMBOL] = "no symbol",
+    [TRACE_BP_ARMED] = "not reached",       [TRACE_BP_FIRED] = "fired",
+    [TRACE_BP_UNAVAILABLE] = "unavailable",
+};
+
 static uint64_t start_ns;
+static _Atomic uint64_t bp_mark;         /* as marks[] */
+static _Atomic int bp_state;             /* enum trace_bp */
 static _Atomic uint64_t marks[TRACE_NR]; /* ns after start_ns + 1; 0 = not seen */
 static uint64_t create_vm_ns;
 
@@ -43,6 +51,19 @@ void trace_kvm_create_vm(uint64_t ns)
 	create_vm_ns = ns;
 }
 
+void trace_breakpoint(enum trace_bp s)
+{
+	atomic_store(&bp_state, (int)s);
+}
+
+void trace_mark_breakpoint(void)
+{
+	uint64_t none = 0;
+
+	atomic_compare_exchange_strong(&bp_mark, &none, trace_now() - start_ns + 1);
+	trace_mark(TRACE_LINUX_START_USER);
+}
+
 bool trace_seen(enum trace_point p)
 {
 	return atomic_load(&marks[p]) != 0;
@@ -53,16 +74,22 @@ static double ms(uint64_t ns)
 	return (double)ns / 1e6;
 }
 
+/* A mark as JSON: milliseconds, or null if it was not seen. */
+static json_object *json_mark(uint64_t t)
+{
+	return t ? json_object_new_double(ms(t - 1)) : NULL;
+}
+
 static void report_json(FILE *out)
 {
 	json_object *o = json_object_new_object();
 
-	for (int i = 0; i < TRACE_NR; i++) {
-		uint64_t t = atomic_load(&marks[i]);
-
-		json_object_object_add(o, names[i], t ? json_object_new_double(ms(t - 1)) : NULL);
-	}
+	for (int i = 0; i < TRACE_NR; i++)
+		json_object_object_add(o, names[i], json_mark(atomic_load(&marks[i])));
 	json_object_object_add(o, "kvm_create_vm", json_object_new_double(ms(create_vm_ns)));
+	json_object_object_add(o, "linux_start_user_breakpoint", json_mark(atomic_load(&bp_mark)));
+	json_object_object_add(o, "breakpoint",
+	                       json_object_new_string(bp_names[atomic_load(&bp_state)]));
 	json_object_object_add(o, "unit", json_object_new_string("ms"));
 	fprintf(out, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
@@ -83,4 +110,8 @@ void trace_report(FILE *out, bool json)
 			fprintf(out, "boot-trace: %-19s %10s\n", names[i], "unavailable");
 	}
 	fprintf(out, "boot-trace: (KVM_CREATE_VM itself took %.3f ms)\n", ms(create_vm_ns));
+	fprintf(out, "boot-trace: (init-exec breakpoint: %s", bp_names[atomic_load(&bp_state)]);
+	if (atomic_load(&bp_mark))
+		fprintf(out, ", at %.3f ms", ms(atomic_load(&bp_mark) - 1));
+	fputs(")\n", out);
 }

@@ -16,6 +16,15 @@ enum trace_point {
 	TRACE_NR,
 };
 
+/* How the guest-debug breakpoint for linux_start_user fared. */
+enum trace_bp {
+	TRACE_BP_UNUSED,      /* no --boot-trace, or not a PVH vmlinux */
+	TRACE_BP_NO_SYMBOL,   /* the vmlinux has no symbol for the init-exec path */
+	TRACE_BP_ARMED,       /* set, not reached */
+	TRACE_BP_FIRED,       /* reached: linux_start_user_breakpoint holds the time */
+	TRACE_BP_UNAVAILABLE, /* breakpoints do not fire on this host */
+};
+
 /* Nanoseconds on CLOCK_MONOTONIC. */
 uint64_t trace_now(void);
 
@@ -24,6 +33,13 @@ void trace_mark(enum trace_point p);
 
 /* Records how long KVM_CREATE_VM itself took. */
 void trace_kvm_create_vm(uint64_t ns);
+
+/* Records the breakpoint's outcome @s. */
+void trace_breakpoint(enum trace_bp s);
+
+/* Records the time the init-exec breakpoint was hit, and linux_start_user
+ * unless a guest code recorded it first. */
+void trace_mark_breakpoint(void);
 
 /* True once @p has been recorded. */
 bool trace_seen(enum trace_point p);

@@ -5,6 +5,7 @@
 #include "err.h"
 #include "kvm.h"
 #include "trace.h"
+#include "x86/breakpoint.h"
 #include "x86/cpu.h"
 #include "x86/kvmclock_trap.h"
 
@@ -106,6 +107,9 @@ static void handle_exit(struct vcpu *v)
 	struct kvm_run *r = v->run;
 	char what[96];
 
+	if (v->bp_state != VCPU_BP_OFF && r->exit_reason != KVM_EXIT_DEBUG &&
+	    r->exit_reason != KVM_EXIT_INTR)
+		breakpoint_other_exit(v);
 	switch (r->exit_reason) {
 	case KVM_EXIT_IO: handle_io(v); break;
 	case KVM_EXIT_MMIO: handle_mmio(v); break;
@@ -113,6 +117,7 @@ static void handle_exit(struct vcpu *v)
 	case KVM_EXIT_HLT: vm_stop(v->vm, VM_EXIT_POWEROFF, "guest halted"); break;
 	case KVM_EXIT_SYSTEM_EVENT: handle_system_event(v); break;
 	case KVM_EXIT_X86_WRMSR: kvmclock_trap_exit(v); break;
+	case KVM_EXIT_DEBUG: breakpoint_exit(v); break;
 	case KVM_EXIT_INTR: break;
 	case KVM_EXIT_FAIL_ENTRY:
 		snprintf(what, sizeof(what), "KVM entry failed, reason 0x%llx",
@@ -145,7 +150,6 @@ void vcpu_loop(struct vcpu *v)
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-	trace_mark(TRACE_VMM_INIT_END);
 	trace_mark(TRACE_VMM_INIT_END);
 	while (atomic_load(&v->vm->exit) == VM_RUNNING) {
 		int ret = kvm_ioctl_try(v->fd, KVM_RUN, NULL);

@@ -140,6 +140,8 @@ int vm_run(struct vm *vm)
 	for (int i = 0; i < vm->nr_vcpus; i++)
 		if (pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread, &vm->vcpus[i]))
 			die("cannot start vCPU thread %d", i);
+	if (vm->deferred)
+		vm->deferred(vm, vm->deferred_arg);
 	sig = console_pump(vm->done_fd);
 	if (sig) {
 		vm_stop(vm, VM_EXIT_SIGNAL, "stopped by signal");

@@ -25,6 +25,9 @@ enum vm_exit {
 
 struct kvm_run;
 
+/* Where a vCPU's init-exec breakpoint stands (x86/breakpoint.c). */
+enum vcpu_bp { VCPU_BP_OFF, VCPU_BP_PROBING, VCPU_BP_WAITING, VCPU_BP_ARMED };
+
 struct vcpu {
 	struct vm *vm;
 	int id;
@@ -32,6 +35,9 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	uint8_t last_pio; /* first data byte of the previous port access */
+	uint8_t bp_state; /* enum vcpu_bp */
+	uint64_t bp_probe;
+	_Atomic uint64_t bp_target; /* 0 until known */
 };
 
 struct vm {
@@ -45,6 +51,9 @@ struct vm {
 	char exit_msg[ERR_MAX];
 	int done_fd;     /* eventfd, signalled when the vCPUs stop */
 	bool boot_trace; /* trap the kvm-clock MSR for linux_start_kernel */
+	/* Work that waits until the vCPUs run; called once by vm_run. */
+	void (*deferred)(struct vm *vm, void *arg);
+	void *deferred_arg;
 };
 
 /* Lays out and maps @mem_size bytes of guest RAM with @opts (no KVM yet),

@@ -180,3 +180,17 @@ void boot_enter(int vcpu_fd, const struct guest_mem *m, const struct boot_result
 	else
 		cpu_enter_long64(vcpu_fd, m, r->cr3, r->entry, r->info_addr);
 }
+
+uint64_t boot_find_init_exec(const char *kernel)
+{
+	struct image_file k;
+	struct err e;
+	uint64_t addr = 0;
+
+	if (image_open(&k, kernel, "kernel", &e) < 0)
+		return 0;
+	if (!elf_find_function(k.data, k.size, "run_init_process", &addr))
+		elf_find_function(k.data, k.size, "kernel_execve", &addr);
+	image_close(&k);
+	return addr;
+}

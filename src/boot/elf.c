@@ -151,3 +151,63 @@ int elf_check_fit(const struct elf_image *img, uint64_t ram_start, uint64_t ram_
 		               (unsigned long long)img->pvh_entry);
 	return 0;
 }
+
+/* Copies section header @i of @h from @buf; 0 if it lies outside the file. */
+static int get_shdr(const uint8_t *buf, size_t len, const Elf64_Ehdr *h, unsigned i,
+                    Elf64_Shdr *out)
+{
+	uint64_t off = h->e_shoff + (uint64_t)i * sizeof(*out);
+
+	if (h->e_shentsize != sizeof(*out) || i >= h->e_shnum || h->e_shoff > len ||
+	    off > len - sizeof(*out))
+		return 0;
+	memcpy(out, buf + off, sizeof(*out));
+	return 1;
+}
+
+/* True if section @s lies inside the file. */
+static int in_file(const Elf64_Shdr *s, size_t len)
+{
+	return s->sh_offset <= len && s->sh_size <= len - s->sh_offset;
+}
+
+/* Looks @name up in symbol table @symtab with string table @strtab. */
+static int lookup(const uint8_t *buf, const Elf64_Shdr *symtab, const Elf64_Shdr *strtab,
+                  const char *name, uint64_t *value)
+{
+	size_t name_len = strlen(name) + 1;
+	uint64_t n = symtab->sh_size / sizeof(Elf64_Sym);
+
+	for (uint64_t i = 0; i < n; i++) {
+		Elf64_Sym sym;
+
+		memcpy(&sym, buf + symtab->sh_offset + i * sizeof(sym), sizeof(sym));
+		if (ELF64_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_name >= strtab->sh_size ||
+		    strtab->sh_size - sym.st_name < name_len)
+			continue;
+		if (!memcmp(buf + strtab->sh_offset + sym.st_name, name, name_len)) {
+			*value = sym.st_value;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int elf_find_function(const void *buf, size_t len, const char *name, uint64_t *value)
+{
+	Elf64_Ehdr h;
+	Elf64_Shdr symtab, strtab;
+
+	if (!elf_is_elf(buf, len) || len < sizeof(h))
+		return 0;
+	memcpy(&h, buf, sizeof(h));
+	for (unsigned i = 0; i < h.e_shnum; i++) {
+		if (!get_shdr(buf, len, &h, i, &symtab) || symtab.sh_type != SHT_SYMTAB)
+			continue;
+		if (!in_file(&symtab, len) || !get_shdr(buf, len, &h, symtab.sh_link, &strtab) ||
+		    strtab.sh_type != SHT_STRTAB || !in_file(&strtab, len))
+			return 0;
+		return lookup(buf, &symtab, &strtab, name, value);
+	}
+	return 0;
+}

@@ -37,4 +37,9 @@ int elf_parse(const void *buf, size_t len, const char *name, struct elf_image *o
 int elf_check_fit(const struct elf_image *img, uint64_t ram_start, uint64_t ram_end,
                   const char *name, struct err *e);
 
+/* Finds function symbol @name in the symbol table of the ELF file in
+ * @buf[0..len) and stores its address in @value; 0 if the file has no
+ * symbol table, no such function, or a table that lies outside the file. */
+int elf_find_function(const void *buf, size_t len, const char *name, uint64_t *value);
+
 #endif

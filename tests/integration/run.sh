@@ -250,6 +250,35 @@ expect_trace() {
 	fi
 }
 
+# json_field NAME: the value of NAME in the JSON trace in $out ("" if absent).
+json_field() {
+	grep -o "\"$1\":[^,}]*" "$out" | tail -n 1 | cut -d: -f2- | tr -d '"'
+}
+
+# expect_breakpoint NAME OUTCOMES ARGS...: boots with --boot-trace=json; the
+# init-exec breakpoint's outcome is one of OUTCOMES (a regex), and a time
+# only comes with "fired", between linux_start_kernel and guest_boot_done.
+expect_breakpoint() {
+	local name=$1 outcomes=$2 bp at
+	shift 2
+	selected "$name" || return 0
+	run_mote --boot-trace=json "$@"
+	bp=$(json_field breakpoint)
+	at=$(json_field linux_start_user_breakpoint)
+	if [ $rc -ne 0 ] || ! grep -q "$MARKER" "$out"; then
+		fail "$name" "no boot (exit $rc)"
+	elif ! [[ $bp =~ ^($outcomes)$ ]]; then
+		fail "$name" "breakpoint '$bp', expected $outcomes"
+	elif [ "$bp" = fired ] && ! awk -v k="$(json_field linux_start_kernel)" -v u="$at" \
+		-v d="$(json_field guest_boot_done)" 'BEGIN { exit !(u > k && u <= d) }'; then
+		fail "$name" "breakpoint time $at not between linux_start_kernel and guest_boot_done"
+	elif [ "$bp" != fired ] && [ "$at" != null ]; then
+		fail "$name" "breakpoint '$bp' but a time ($at)"
+	else
+		pass "$name ($bp)"
+	fi
+}
+
 cloud_kernel() {
 	ls "$CACHE"/debian-kernel/linux-image-*-cloud-amd64/boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1
 }
@@ -311,6 +340,17 @@ expect_trace trace-bzimage "$all_points" --kernel "$BZIMAGE" --initrd "$INITRD" 
 	--cmdline "console=ttyS0 quiet"
 [ -n "$cloud" ] && expect_trace trace-debian-kernel "vm_created vmm_init_end linux_start_kernel" \
 	--kernel "$cloud" --initrd "$INITRD" --cmdline "console=ttyS0 quiet" --memory 256M
+# linux_start_user from a hardware breakpoint where breakpoints fire (not in
+# the nested runner: there it must say unavailable, and the boot must not hang).
+expect_breakpoint trace-breakpoint-symbols "fired|unavailable" --kernel "$VMLINUX" \
+	--initrd "$INITRD" --cmdline "console=ttyS0 quiet"
+if selected trace-breakpoint-stripped; then
+	objcopy --strip-all "$VMLINUX" "$work/vmlinux.stripped"
+	expect_breakpoint trace-breakpoint-stripped "no symbol|unavailable" \
+		--kernel "$work/vmlinux.stripped" --initrd "$INITRD" --cmdline "console=ttyS0 quiet"
+fi
+expect_breakpoint trace-breakpoint-bzimage "not used" --kernel "$BZIMAGE" --initrd "$INITRD" \
+	--cmdline "console=ttyS0 quiet"
 
 # Bad input: each refused with a message naming the input and the reason.
 if selected no-kvm; then

@@ -70,12 +70,32 @@ static void test_kvm_create_vm_latency_reported(void **state)
 	assert_non_null(strstr(report(false), "KVM_CREATE_VM itself took 1.500 ms"));
 }
 
+static void test_breakpoint_outcome_and_time(void **state)
+{
+	double user;
+
+	(void)state;
+	assert_non_null(strstr(report(true), "\"breakpoint\":\"not used\""));
+	assert_non_null(strstr(report(true), "\"linux_start_user_breakpoint\":null"));
+	trace_breakpoint(TRACE_BP_UNAVAILABLE);
+	assert_non_null(strstr(report(false), "init-exec breakpoint: unavailable)"));
+	trace_mark(TRACE_LINUX_START_USER); /* a guest code came first */
+	user = json_value(report(true), "linux_start_user");
+	trace_mark_breakpoint();
+	trace_breakpoint(TRACE_BP_FIRED);
+	assert_true(json_value(report(true), "linux_start_user") == user);
+	assert_true(json_value(report(true), "linux_start_user_breakpoint") >= user);
+	assert_non_null(strstr(report(true), "\"breakpoint\":\"fired\""));
+	assert_non_null(strstr(report(false), "init-exec breakpoint: fired, at "));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_unmarked_points_are_unavailable),
 	    cmocka_unit_test(test_first_mark_wins_and_order_is_kept),
 	    cmocka_unit_test(test_kvm_create_vm_latency_reported),
+	    cmocka_unit_test(test_breakpoint_outcome_and_time),
 	};
 
 	return cmocka_run_group_tests_name("trace", tests, NULL, NULL);
