@@ -17,7 +17,7 @@ LDFLAGS ?= -static
 CFLAGS += -std=gnu11 $(WARNINGS) -D_GNU_SOURCE -MMD -MP
 LDLIBS += -lpthread -ljson-c
 
-SRCS := $(wildcard src/*.c src/x86/*.c src/boot/*.c src/hw/*.c)
+SRCS := $(wildcard src/*.c src/x86/*.c src/boot/*.c src/hw/*.c src/virtio/*.c)
 OBJS := $(SRCS:%.c=$(BUILD)/%.o)
 MOTE := $(BUILD)/mote
 

@@ -6,13 +6,16 @@
  * reboots (mote exits 0 on a guest reboot). Kernel command-line words after
  * "--" reach it as arguments: "hold=N" waits N seconds before rebooting (so
  * a test can look at the running VM), "exit=N" with N not 0 makes init exit
- * instead, which panics the kernel. */
+ * instead, which panics the kernel, and "report=N" sets the free page
+ * reporting order (sysfs page_reporting_order) to N before the report: a
+ * balloon then hears of freed blocks of 2^N pages, not only of 2 MiB. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/io.h>
+#include <sys/stat.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/sysinfo.h>
@@ -50,6 +53,26 @@ static void boot_signal(unsigned short port, unsigned char value)
 	sigaction(SIGSEGV, &old, NULL);
 }
 
+#define REPORTING_ORDER "/sys/module/page_reporting/parameters/page_reporting_order"
+
+/* Sets the free page reporting order from "report=N" (kernels with a balloon driver). */
+static void set_reporting_order(const char *order)
+{
+	FILE *f;
+	int ok;
+
+	mkdir("/sys", 0755);
+	mount("sysfs", "/sys", "sysfs", 0, NULL);
+	f = fopen(REPORTING_ORDER, "w");
+	if (!f) {
+		printf("init: cannot open %s (no free page reporting here)\n", REPORTING_ORDER);
+		return;
+	}
+	ok = fprintf(f, "%s\n", order) > 0;
+	if (fclose(f) != 0 || !ok)
+		printf("init: cannot set %s (no free page reporting here)\n", REPORTING_ORDER);
+}
+
 static double uptime(void)
 {
 	FILE *f = fopen("/proc/uptime", "r");
@@ -71,6 +94,9 @@ int main(int argc, char **argv)
 	boot_signal(POST_PORT, POST_USERSPACE);
 	mount("proc", "/proc", "proc", 0, NULL);
 	printf("%s\n", MARKER);
+	for (int i = 1; i < argc; i++)
+		if (!strncmp(argv[i], "report=", 7))
+			set_reporting_order(argv[i] + 7);
 	if (uname(&u) == 0)
 		printf("uname: %s %s %s %s\n", u.sysname, u.release, u.version, u.machine);
 	if (sysinfo(&si) == 0)

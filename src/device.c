@@ -3,6 +3,8 @@
 
 #include "err.h"
 
+#include <string.h>
+
 extern const struct device __start_mote_devices[] __attribute__((weak));
 extern const struct device __stop_mote_devices[] __attribute__((weak));
 
@@ -22,4 +24,24 @@ void devices_stop(struct vm *vm)
 	for (const struct device *d = __start_mote_devices; d < __stop_mote_devices; d++)
 		if (d->stop)
 			d->stop(vm);
+}
+
+int devices_cmdline(const struct vm *vm, char *buf, size_t size)
+{
+	for (const struct device *d = __start_mote_devices; d < __stop_mote_devices; d++) {
+		size_t used = strlen(buf);
+		int n;
+
+		if (!d->cmdline)
+			continue;
+		if (used + 1 >= size)
+			return -1;
+		buf[used] = ' ';
+		n = d->cmdline(vm, buf + used + 1, size - used - 1);
+		if (n < 0 || (size_t)n >= size - used - 1)
+			return -1;
+		if (!n)
+			buf[used] = '\0';
+	}
+	return 0;
 }

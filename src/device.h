@@ -3,6 +3,8 @@
 #ifndef MOTE_DEVICE_H
 #define MOTE_DEVICE_H
 
+#include <stddef.h>
+
 struct vm;
 
 struct device {
@@ -12,19 +14,31 @@ struct device {
 	int (*init)(struct vm *vm);
 	/* Finishes what is pending (output) when the VM stops; may be NULL. */
 	void (*stop)(struct vm *vm);
+	/* Writes the device's words for the guest's command line (e.g. where
+	 * a virtio-mmio device is) into @buf; returns their length as snprintf
+	 * does, 0 for none. May be NULL. Runs before init. */
+	int (*cmdline)(const struct vm *vm, char *buf, size_t len);
 };
 
 /* Places a struct device in the "mote_devices" section; devices_init walks it. */
-#define DEVICE_REGISTER(dev_name, init_fn, stop_fn)                        \
+#define DEVICE_REGISTER_CMDLINE(dev_name, init_fn, stop_fn, cmdline_fn)    \
 	static const struct device device_##dev_name                       \
 	    __attribute__((used, section("mote_devices"), aligned(8))) = { \
 	        .name = #dev_name,                                         \
 	        .init = (init_fn),                                         \
 	        .stop = (stop_fn),                                         \
+	        .cmdline = (cmdline_fn),                                   \
 	}
+
+#define DEVICE_REGISTER(dev_name, init_fn, stop_fn) \
+	DEVICE_REGISTER_CMDLINE(dev_name, init_fn, stop_fn, NULL)
 
 /* Runs every registered device's init; -1 if one fails. */
 int devices_init(struct vm *vm);
+
+/* Appends to @buf (a NUL-terminated string of @size bytes) a space and the
+ * command-line words of every device; -1 if they do not fit. */
+int devices_cmdline(const struct vm *vm, char *buf, size_t size);
 
 /* Runs every registered device's stop hook. */
 void devices_stop(struct vm *vm);

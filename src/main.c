@@ -2,11 +2,13 @@
 /* mote: a microVM monitor for Linux on KVM. */
 #include "boot/boot.h"
 #include "bus.h"
+#include "device.h"
 #include "err.h"
 #include "mem.h"
 #include "trace.h"
 #include "vm.h"
 #include "x86/breakpoint.h"
+#include "x86/layout.h"
 
 #include <getopt.h>
 #include <stdbool.h>
@@ -24,6 +26,7 @@ struct run_options {
 	bool verbose;
 	struct mem_opts mem;
 	int trace; /* 0 off, 1 text, 2 JSON */
+	bool no_balloon;
 };
 
 static void usage(FILE *out)
@@ -73,6 +76,9 @@ static void run_usage(FILE *out)
 	      "                        vmm_init_end, linux_start_kernel, linux_start_user and\n"
 	      "                        guest_boot_done, in ms since mote started (default: off;\n"
 	      "                        see docs/boot-trace.md)\n"
+	      "      --no-balloon      no virtio-balloon: by default the guest gets one with\n"
+	      "                        free page reporting (guests with CONFIG_VIRTIO_BALLOON\n"
+	      "                        give back the RAM they free; see docs/memory.md)\n"
 	      "  -v, --verbose         report how images were loaded and unhandled I/O at exit\n"
 	      "  -h, --help            show this help\n",
 	      out);
@@ -88,6 +94,7 @@ static int parse_run(int argc, char **argv, struct run_options *o)
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"thp", no_argument, NULL, 'T'},
 	    {"prefault", no_argument, NULL, 'P'},
+	    {"no-balloon", no_argument, NULL, 'N'},
 	    {"memory-backend", required_argument, NULL, 'M'},
 	    {"boot-trace", optional_argument, NULL, 'B'},
 	    {"help", no_argument, NULL, 'h'},
@@ -106,6 +113,7 @@ static int parse_run(int argc, char **argv, struct run_options *o)
 		case 'v': o->verbose = true; break;
 		case 'T': o->mem.thp = true; break;
 		case 'P': o->mem.prefault = true; break;
+		case 'N': o->no_balloon = true; break;
 		case 'M':
 			if (mem_parse_backend(optarg, &o->mem.backend) < 0)
 				die("--memory-backend '%s': not a backend (anon, memfd or hugetlb)",
@@ -143,6 +151,37 @@ static void report_load(const struct guest_mem *m, const struct boot_result *r)
 	        (unsigned long long)(r->initrd_stats.copied / KiB));
 }
 
+/* Start of the words after a "--" word (init's arguments), or NULL. */
+static const char *init_args(const char *s)
+{
+	for (const char *p = s; (p = strstr(p, "--")); p += 2)
+		if ((p == s || p[-1] == ' ') && (p[2] == ' ' || !p[2]))
+			return p;
+	return NULL;
+}
+
+/* The guest's command line: the user's, with the devices' words (where the
+ * virtio-mmio devices are) before any "--", since what follows is init's. */
+static const char *guest_cmdline(const struct vm *vm, const char *user)
+{
+	static char buf[BOOT_CMDLINE_MAX];
+	const char *rest = init_args(user);
+	size_t head = rest ? (size_t)(rest - user) : strlen(user);
+
+	while (head && user[head - 1] == ' ')
+		head--;
+	if (head >= sizeof(buf))
+		die("command line is too long: %zu bytes", strlen(user));
+	memcpy(buf, user, head);
+	buf[head] = '\0';
+	if (devices_cmdline(vm, buf, sizeof(buf)) < 0 ||
+	    (rest && strlen(buf) + 1 + strlen(rest) >= sizeof(buf)))
+		die("command line is too long with the devices' words: %zu bytes", strlen(user));
+	if (rest)
+		strcat(strcat(buf, " "), rest);
+	return buf[0] == ' ' ? buf + 1 : buf;
+}
+
 /* Runs beside the guest: finds the breakpoint's target in the vmlinux. */
 static void find_breakpoint_target(struct vm *vm, void *kernel)
 {
@@ -176,10 +215,14 @@ static int cmd_run(int argc, char **argv)
 		die("--memory '%s': not a size (use e.g. 128M or 4G)", o.memory);
 	if (vm_init(&vm, mem_size, &o.mem, &e) < 0)
 		die("--memory %s: %s", o.memory, e.msg);
+	vm.balloon = !o.no_balloon;
+	o.boot.cmdline = guest_cmdline(&vm, o.boot.cmdline);
 	if (boot_load(&vm.mem, &o.boot, &r, &e) < 0)
 		die("%s", e.msg);
-	if (o.verbose)
+	if (o.verbose) {
 		report_load(&vm.mem, &r);
+		fprintf(stderr, "mote: guest command line: %s\n", o.boot.cmdline);
+	}
 	vm.boot_trace = o.trace != 0;
 	if (vm_create(&vm, &e) < 0)
 		die("%s", e.msg);
@@ -190,9 +233,12 @@ static int cmd_run(int argc, char **argv)
 	if (o.trace)
 		trace_report(stderr, o.trace == 2);
 	if (o.verbose)
-		fprintf(stderr, "mote: %s; unhandled accesses: %llu port I/O, %llu MMIO\n",
+		fprintf(stderr,
+		        "mote: %s; unhandled accesses: %llu port I/O, %llu MMIO; the balloon gave "
+		        "back %llu KiB\n",
 		        vm.exit_msg, (unsigned long long)bus_unhandled(BUS_PIO),
-		        (unsigned long long)bus_unhandled(BUS_MMIO));
+		        (unsigned long long)bus_unhandled(BUS_MMIO),
+		        (unsigned long long)(vm.balloon_returned / KiB));
 	return status;
 }
 

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
 #include <linux/memfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -167,6 +169,27 @@ void *guest_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len)
 		return s->host ? s->host + (gpa - s->gpa) : NULL;
 	}
 	return NULL;
+}
+
+int64_t mem_discard(const struct guest_mem *m, uint64_t gpa, uint64_t len)
+{
+	uint64_t page = m->opts.backend == MEM_HUGETLB ? HUGE_PAGE_SIZE : PAGE_SIZE;
+	uint64_t start = (gpa + page - 1) & ~(page - 1);
+	uint64_t end = (gpa + len) & ~(page - 1);
+	uint8_t *host;
+
+	if (!len || gpa + len < gpa || !guest_ptr(m, gpa, len))
+		return -1;
+	if (end <= start)
+		return 0;
+	host = guest_ptr(m, start, end - start);
+	/* Drops private pages: anonymous ones and copies of mapped files. */
+	if (madvise(host, end - start, MADV_DONTNEED) < 0)
+		return -1;
+	if (m->fd >= 0 && fallocate(m->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+	                            (off_t)(host - m->host), (off_t)(end - start)) < 0)
+		return -1;
+	return (int64_t)(end - start);
 }
 
 uint64_t mem_low_end(const struct guest_mem *m)

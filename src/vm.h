@@ -49,8 +49,10 @@ struct vm {
 	struct vcpu vcpus[1];
 	_Atomic int exit; /* enum vm_exit, first writer wins */
 	char exit_msg[ERR_MAX];
-	int done_fd;     /* eventfd, signalled when the vCPUs stop */
-	bool boot_trace; /* trap the kvm-clock MSR for linux_start_kernel */
+	int done_fd;               /* eventfd, signalled when the vCPUs stop */
+	bool boot_trace;           /* trap the kvm-clock MSR for linux_start_kernel */
+	bool balloon;              /* a virtio-balloon with free page reporting */
+	uint64_t balloon_returned; /* bytes the balloon gave back, at stop */
 	/* Work that waits until the vCPUs run; called once by vm_run. */
 	void (*deferred)(struct vm *vm, void *arg);
 	void *deferred_arg;

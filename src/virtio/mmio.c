@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: MIT
+#include "mmio.h"
+
+#include "../bus.h"
+#include "../err.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Register offsets (virtio 1.x, 4.2.2). */
+enum {
+	REG_MAGIC = 0x000,
+	REG_VERSION = 0x004,
+	REG_DEVICE_ID = 0x008,
+	REG_VENDOR_ID = 0x00c,
+	REG_DEVICE_FEATURES = 0x010,
+	REG_DEVICE_FEATURES_SEL = 0x014,
+	REG_DRIVER_FEATURES = 0x020,
+	REG_DRIVER_FEATURES_SEL = 0x024,
+	REG_QUEUE_SEL = 0x030,
+	REG_QUEUE_NUM_MAX = 0x034,
+	REG_QUEUE_NUM = 0x038,
+	REG_QUEUE_READY = 0x044,
+	REG_QUEUE_NOTIFY = 0x050,
+	REG_INTERRUPT_STATUS = 0x060,
+	REG_INTERRUPT_ACK = 0x064,
+	REG_STATUS = 0x070,
+	REG_QUEUE_DESC_LOW = 0x080,
+	REG_QUEUE_DESC_HIGH = 0x084,
+	REG_QUEUE_DRIVER_LOW = 0x090,
+	REG_QUEUE_DRIVER_HIGH = 0x094,
+	REG_QUEUE_DEVICE_LOW = 0x0a0,
+	REG_QUEUE_DEVICE_HIGH = 0x0a4,
+	REG_CONFIG_GENERATION = 0x0fc,
+	REG_CONFIG = 0x100,
+};
+
+#define VIRTIO_MMIO_MAGIC  0x74726976 /* "virt" */
+#define VIRTIO_MMIO_VENDOR 0x65746f6d /* "mote" */
+
+static uint64_t offered(const struct virtio_mmio *d)
+{
+	return d->ops->features | (1ULL << VIRTIO_F_VERSION_1);
+}
+
+static struct virtq *selected(struct virtio_mmio *d)
+{
+	return d->queue_sel < (uint32_t)d->ops->nr_queues ? &d->q[d->queue_sel] : NULL;
+}
+
+static void reset(struct virtio_mmio *d)
+{
+	d->status = 0;
+	d->isr = 0;
+	d->dev_features_sel = d->drv_features_sel = d->queue_sel = 0;
+	d->drv_features = 0;
+	memset(d->q, 0, sizeof(d->q));
+}
+
+static uint32_t read_reg(struct virtio_mmio *d, uint64_t reg)
+{
+	struct virtq *q = selected(d);
+
+	switch (reg) {
+	case REG_MAGIC: return VIRTIO_MMIO_MAGIC;
+	case REG_VERSION: return 2;
+	case REG_DEVICE_ID: return d->ops->device_id;
+	case REG_VENDOR_ID: return VIRTIO_MMIO_VENDOR;
+	case REG_DEVICE_FEATURES:
+		return d->dev_features_sel < 2
+		           ? (uint32_t)(offered(d) >> (32 * d->dev_features_sel))
+		           : 0;
+	case REG_QUEUE_NUM_MAX: return q ? VIRTQ_MAX_SIZE : 0;
+	case REG_QUEUE_READY: return q ? q->ready : 0;
+	case REG_INTERRUPT_STATUS: return d->isr;
+	case REG_STATUS: return d->status;
+	case REG_CONFIG_GENERATION: return d->config_gen;
+	default: return 0;
+	}
+}
+
+/* Sets the low or high half of a 64-bit ring address. */
+static void set_half(uint64_t *addr, bool high, uint32_t v)
+{
+	*addr = high ? (*addr & 0xffffffffULL) | ((uint64_t)v << 32) : (*addr & ~0xffffffffULL) | v;
+}
+
+static void queue_ready(struct virtio_mmio *d, struct virtq *q, uint32_t v)
+{
+	struct err e;
+
+	if (!v) {
+		q->ready = false;
+		return;
+	}
+	if (virtq_check(q, &d->vm->mem, &e) < 0) {
+		virtio_mmio_fail(d, e.msg);
+		return;
+	}
+	q->ready = true;
+}
+
+static void write_queue_reg(struct virtio_mmio *d, uint64_t reg, uint32_t v)
+{
+	struct virtq *q = selected(d);
+
+	if (!q || q->ready) /* no such queue, or set up already: ignore */
+		return;
+	switch (reg) {
+	case REG_QUEUE_NUM: q->size = (uint16_t)(v > 0xffff ? 0 : v); break;
+	case REG_QUEUE_DESC_LOW:
+	case REG_QUEUE_DESC_HIGH: set_half(&q->desc, reg == REG_QUEUE_DESC_HIGH, v); break;
+	case REG_QUEUE_DRIVER_LOW:
+	case REG_QUEUE_DRIVER_HIGH: set_half(&q->avail, reg == REG_QUEUE_DRIVER_HIGH, v); break;
+	case REG_QUEUE_DEVICE_LOW:
+	case REG_QUEUE_DEVICE_HIGH: set_half(&q->used, reg == REG_QUEUE_DEVICE_HIGH, v); break;
+	default: break;
+	}
+}
+
+static void write_status(struct virtio_mmio *d, uint32_t v)
+{
+	if (!v) {
+		reset(d);
+		return;
+	}
+	if ((v & VIRTIO_STATUS_FEATURES_OK) && !(d->status & VIRTIO_STATUS_FEATURES_OK) &&
+	    ((d->drv_features & ~offered(d)) || !(d->drv_features >> VIRTIO_F_VERSION_1 & 1)))
+		v &= ~(uint32_t)VIRTIO_STATUS_FEATURES_OK; /* refused: the driver re-reads it */
+	d->status = v | (d->status & VIRTIO_STATUS_NEEDS_RESET);
+}
+
+static void notify(struct virtio_mmio *d, uint32_t v)
+{
+	if (v >= (uint32_t)d->ops->nr_queues || !d->q[v].ready ||
+	    (d->status & VIRTIO_STATUS_NEEDS_RESET) || !(d->status & VIRTIO_STATUS_DRIVER_OK))
+		return;
+	d->ops->notify(d, (int)v);
+}
+
+static void write_reg(struct virtio_mmio *d, uint64_t reg, uint32_t v)
+{
+	switch (reg) {
+	case REG_DEVICE_FEATURES_SEL: d->dev_features_sel = v; break;
+	case REG_DRIVER_FEATURES_SEL: d->drv_features_sel = v; break;
+	case REG_DRIVER_FEATURES:
+		if (d->drv_features_sel < 2 && !(d->status & VIRTIO_STATUS_FEATURES_OK))
+			set_half(&d->drv_features, d->drv_features_sel == 1, v);
+		break;
+	case REG_QUEUE_SEL: d->queue_sel = v; break;
+	case REG_QUEUE_READY: {
+		struct virtq *q = selected(d);
+
+		if (q)
+			queue_ready(d, q, v);
+		break;
+	}
+	case REG_QUEUE_NOTIFY: notify(d, v); break;
+	case REG_INTERRUPT_ACK: d->isr &= ~v; break;
+	case REG_STATUS: write_status(d, v); break;
+	default: write_queue_reg(d, reg, v); break;
+	}
+}
+
+static void config_access(struct virtio_mmio *d, uint64_t off, uint8_t *data, uint32_t len,
+                          bool is_write)
+{
+	if (off >= d->ops->config_size || len > d->ops->config_size - off) {
+		if (!is_write)
+			memset(data, 0, len);
+		return;
+	}
+	if (!is_write) {
+		memcpy(data, d->config + off, len);
+		return;
+	}
+	memcpy(d->config + off, data, len);
+	if (d->ops->config_written)
+		d->ops->config_written(d, (uint32_t)off, len);
+}
+
+void virtio_mmio_access(struct vcpu *vcpu, uint64_t offset, uint8_t *data, uint32_t len,
+                        bool is_write, void *opaque)
+{
+	struct virtio_mmio *d = opaque;
+	uint32_t v = 0;
+
+	(void)vcpu;
+	if (offset >= REG_CONFIG) {
+		config_access(d, offset - REG_CONFIG, data, len, is_write);
+		return;
+	}
+	if (len != 4 || (offset & 3)) { /* registers are 32-bit only */
+		if (!is_write)
+			memset(data, 0xff, len);
+		return;
+	}
+	if (!is_write) {
+		v = read_reg(d, offset);
+		memcpy(data, &v, 4);
+		return;
+	}
+	memcpy(&v, data, 4);
+	write_reg(d, offset, v);
+}
+
+int virtio_mmio_init(struct virtio_mmio *d, struct vm *vm, int slot, const struct virtio_ops *ops,
+                     void *opaque)
+{
+	if (ops->config_size > sizeof(d->config) || ops->nr_queues > VIRTIO_MAX_QUEUES)
+		return -1;
+	memset(d, 0, sizeof(*d));
+	d->ops = ops;
+	d->opaque = opaque;
+	d->vm = vm;
+	d->slot = slot;
+	return bus_register(BUS_MMIO, VIRTIO_MMIO_BASE + (uint64_t)slot * VIRTIO_MMIO_SIZE,
+	                    VIRTIO_MMIO_SIZE, virtio_mmio_access, d);
+}
+
+int virtio_mmio_cmdline(int slot, char *buf, size_t len)
+{
+	return snprintf(buf, len, "virtio_mmio.device=4K@0x%llx:%d",
+	                (unsigned long long)(VIRTIO_MMIO_BASE + (uint64_t)slot * VIRTIO_MMIO_SIZE),
+	                VIRTIO_MMIO_IRQ + slot);
+}
+
+void virtio_mmio_interrupt(struct virtio_mmio *d)
+{
+	d->isr |= 1;
+	vm_irq_line(d->vm, (uint32_t)(VIRTIO_MMIO_IRQ + d->slot), 1);
+	vm_irq_line(d->vm, (uint32_t)(VIRTIO_MMIO_IRQ + d->slot), 0);
+}
+
+void virtio_mmio_fail(struct virtio_mmio *d, const char *why)
+{
+	if (!(d->status & VIRTIO_STATUS_NEEDS_RESET))
+		warnx_("virtio-%s: %s; device stopped until the driver resets it", d->ops->name,
+		       why);
+	d->status |= VIRTIO_STATUS_NEEDS_RESET;
+	d->isr |= 2; /* configuration change: the driver reads the status */
+	vm_irq_line(d->vm, (uint32_t)(VIRTIO_MMIO_IRQ + d->slot), 1);
+	vm_irq_line(d->vm, (uint32_t)(VIRTIO_MMIO_IRQ + d->slot), 0);
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/* A split virtqueue (virtio 1.x, 2.7): the device side, every ring access checked against guest
+ * RAM, a malformed queue reported instead of followed. */
+#ifndef MOTE_VIRTIO_QUEUE_H
+#define MOTE_VIRTIO_QUEUE_H
+
+#include "../err.h"
+#include "../mem.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define VIRTQ_MAX_SIZE 256 /* QueueNumMax mote offers */
+
+#define VIRTQ_DESC_F_NEXT     1
+#define VIRTQ_DESC_F_WRITE    2
+#define VIRTQ_DESC_F_INDIRECT 4
+
+struct virtq {
+	uint16_t size; /* QueueNum: a power of two, at most VIRTQ_MAX_SIZE */
+	bool ready;
+	uint64_t desc, avail, used; /* guest-physical ring addresses */
+	uint16_t last_avail;        /* the next avail ring entry to take */
+	uint16_t used_idx;          /* the next used ring entry to fill */
+};
+
+/* One buffer of a descriptor chain. */
+struct virtq_buf {
+	uint64_t addr;
+	uint32_t len;
+	bool write; /* device-writable */
+};
+
+/* Checks @q's size and that its three rings lie in guest RAM, as the
+ * driver set them before QueueReady; -1 naming what is wrong. */
+int virtq_check(const struct virtq *q, const struct guest_mem *m, struct err *e);
+
+/* Takes the next chain the driver made available: its buffers in
+ * @bufs[0..max) and its head in @head. Returns the number of buffers, 0 if
+ * none is available, -1 (naming why) if the queue is malformed: an avail
+ * index that ran ahead by more than the size, a descriptor index out of
+ * range, a chain longer than the queue (a loop), an indirect descriptor (not
+ * offered), a buffer outside guest RAM, or more than @max buffers. */
+int virtq_pop(struct virtq *q, const struct guest_mem *m, struct virtq_buf *bufs, int max,
+              uint16_t *head, struct err *e);
+
+/* Returns chain @head to the driver, @written bytes filled; -1 if the used
+ * ring is not in guest RAM. */
+int virtq_push(struct virtq *q, const struct guest_mem *m, uint16_t head, uint32_t written,
+               struct err *e);
+
+#endif
