@@ -167,6 +167,65 @@ shared_clean_kib() {
 		END { print kib + 0 }' "/proc/$1/smaps"
 }
 
+# guest_private_kib PID START END: private (USS) KiB of the mappings inside
+# guest RAM [START, END) of mote process PID.
+guest_private_kib() {
+	awk -v s="$2" -v e="$3" '
+		function hex(x,   i, c, v) { v = 0; x = tolower(x)
+			for (i = 1; i <= length(x); i++) { c = index("0123456789abcdef", substr(x, i, 1)) - 1; v = v * 16 + c }
+			return v }
+		/^[0-9a-f]+-[0-9a-f]+ / { split($1, r, "-"); inside = (hex(r[1]) >= hex(s) && hex(r[2]) <= hex(e)) }
+		inside && /^Private_(Clean|Dirty):/ { kib += $2 }
+		END { print kib + 0 }' "/proc/$1/smaps"
+}
+
+# held_private_kib ARGS...: boots the guest kit held with "report=0" (the
+# guest reports every freed page to a balloon, if it has one), waits
+# BALLOON_SETTLE seconds after the marker, and prints the private KiB in its
+# guest RAM; the console output stays in $out.
+held_private_kib() {
+	local start end kib
+	"$MOTE" run -v "$@" --kernel "$VMLINUX" --initrd "$INITRD" \
+		--cmdline "console=ttyS0 quiet -- hold=120 report=0" </dev/null >"$out" 2>&1 &
+	pid=$!
+	if ! wait_marker "$out" $pid; then
+		kill $pid 2>/dev/null
+		wait $pid 2>/dev/null
+		return 1
+	fi
+	sleep "${BALLOON_SETTLE:-15}"
+	read -r start end < <(ram_range "$out")
+	kib=$(guest_private_kib $pid "$start" "$end")
+	kill $pid 2>/dev/null
+	wait $pid 2>/dev/null
+	echo "$kib"
+}
+
+# With the balloon (mote's default), the guest's freed pages go back to the
+# host: an idle guest keeps less private RAM than the same guest without it,
+# and mote says how much it gave back. The device's word sits before "--".
+test_balloon() {
+	local name=balloon-gives-back with without back
+	selected "$name" || return 0
+	without=$(held_private_kib --no-balloon) || { fail "$name" "no boot without the balloon"; return; }
+	if grep -q "virtio_mmio.device" "$out"; then
+		fail "$name" "--no-balloon still put a virtio-mmio device on the command line"
+		return
+	fi
+	with=$(held_private_kib) || { fail "$name" "no boot with the balloon"; return; }
+	back=$(sed -n 's/.*the balloon gave back \([0-9]*\) KiB.*/\1/p' "$out")
+	echo "balloon: guest RAM private $with KiB with the balloon, $without KiB without; gave back ${back:-?} KiB" >>"$out"
+	if ! grep -q "guest command line: console=ttyS0 quiet virtio_mmio.device=4K@0xd0000000:5 -- hold=120 report=0" "$out"; then
+		fail "$name" "the device's command-line word is missing or after --"
+	elif [ "${back:-0}" -lt 1024 ]; then
+		fail "$name" "the balloon gave back ${back:-no} KiB, expected at least 1 MiB"
+	elif [ "$with" -gt $((without - 1024)) ]; then
+		fail "$name" "guest RAM private $with KiB with the balloon, $without KiB without"
+	else
+		pass "$name ($with KiB vs $without KiB)"
+	fi
+}
+
 # Two VMs booted from the same files share the kernel and initrd pages in
 # their guest RAM (Shared_Clean in smaps), as the page cache's pages. The
 # initrd stays shared only if the guest keeps it (retain_initrd): Linux
@@ -305,6 +364,7 @@ expect_memory memory-5g-bzimage 5000000 --kernel "$BZIMAGE" --initrd "$INITRD" \
 test_zero_copy
 test_page_sharing
 test_signal
+test_balloon
 
 # Memory backends: each boots; hugetlb says how many pages it lacks.
 expect_boot backend-memfd --memory-backend memfd --kernel "$VMLINUX" --initrd "$INITRD" \
