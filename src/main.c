@@ -6,10 +6,12 @@
 #include "err.h"
 #include "mem.h"
 #include "trace.h"
+#include "vcpu.h"
 #include "vm.h"
 #include "x86/breakpoint.h"
 #include "x86/layout.h"
 
+#include <ctype.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -151,12 +153,23 @@ static void report_load(const struct guest_mem *m, const struct boot_result *r)
 	        (unsigned long long)(r->initrd_stats.copied / KiB));
 }
 
-/* Start of the words after a "--" word (init's arguments), or NULL. */
+/* Start of the "--" word after which the words are init's arguments, or
+ * NULL. Words split at whitespace outside double quotes, as Linux's
+ * next_arg splits them. */
 static const char *init_args(const char *s)
 {
-	for (const char *p = s; (p = strstr(p, "--")); p += 2)
-		if ((p == s || p[-1] == ' ') && (p[2] == ' ' || !p[2]))
-			return p;
+	while (*s) {
+		const char *w;
+		bool quoted = false;
+
+		while (isspace((unsigned char)*s))
+			s++;
+		for (w = s; *s && (quoted || !isspace((unsigned char)*s)); s++)
+			if (*s == '"')
+				quoted = !quoted;
+		if (s - w == 2 && w[0] == '-' && w[1] == '-')
+			return w;
+	}
 	return NULL;
 }
 
@@ -168,7 +181,7 @@ static const char *guest_cmdline(const struct vm *vm, const char *user)
 	const char *rest = init_args(user);
 	size_t head = rest ? (size_t)(rest - user) : strlen(user);
 
-	while (head && user[head - 1] == ' ')
+	while (head && isspace((unsigned char)user[head - 1]))
 		head--;
 	if (head >= sizeof(buf))
 		die("command line is too long: %zu bytes", strlen(user));
@@ -188,6 +201,7 @@ static void find_breakpoint_target(struct vm *vm, void *kernel)
 	uint64_t addr = boot_find_init_exec(kernel);
 
 	breakpoint_set_target(&vm->vcpus[0], addr ? addr : BREAKPOINT_NONE);
+	vcpu_kick(&vm->vcpus[0]);
 }
 
 /* linux_start_user for kernels without the guest kit's codes: a breakpoint

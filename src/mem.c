@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "mem.h"
 
+#include "err.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -173,22 +175,27 @@ void *guest_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len)
 
 int64_t mem_discard(const struct guest_mem *m, uint64_t gpa, uint64_t len)
 {
-	uint64_t page = m->opts.backend == MEM_HUGETLB ? HUGE_PAGE_SIZE : PAGE_SIZE;
-	uint64_t start = (gpa + page - 1) & ~(page - 1);
-	uint64_t end = (gpa + len) & ~(page - 1);
+	static bool warned;
+	uint64_t start = (gpa + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+	uint64_t end = (gpa + len) & ~(PAGE_SIZE - 1);
 	uint8_t *host;
 
 	if (!len || gpa + len < gpa || !guest_ptr(m, gpa, len))
 		return -1;
-	if (end <= start)
+	/* Punching hugetlb pages out would give up their reservation: another
+	 * process could take them, and the guest die on its next touch. */
+	if (end <= start || m->opts.backend == MEM_HUGETLB)
 		return 0;
 	host = guest_ptr(m, start, end - start);
 	/* Drops private pages: anonymous ones and copies of mapped files. */
-	if (madvise(host, end - start, MADV_DONTNEED) < 0)
-		return -1;
-	if (m->fd >= 0 && fallocate(m->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-	                            (off_t)(host - m->host), (off_t)(end - start)) < 0)
-		return -1;
+	if (madvise(host, end - start, MADV_DONTNEED) < 0 ||
+	    (m->fd >= 0 && fallocate(m->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+	                             (off_t)(host - m->host), (off_t)(end - start)) < 0)) {
+		if (!warned)
+			warnx_("cannot give guest RAM back to the host: %s", strerror(errno));
+		warned = true;
+		return 0;
+	}
 	return (int64_t)(end - start);
 }
 

@@ -64,11 +64,12 @@ void mem_unmap(struct guest_mem *m);
  * RAM slot, else NULL. The one way to reach guest memory. */
 void *guest_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len);
 
-/* Gives the host back the guest RAM of [gpa, gpa+len) shrunk to whole pages
- * (2 MiB pages with hugetlb), for the guest has no use for its contents:
- * private anonymous pages are dropped (read back as zeros), file pages
- * mapped over RAM revert to the file, memfd pages are punched out. Returns
- * the bytes given back; -1 if the range is not wholly guest RAM. */
+/* Gives the host back the guest RAM of [gpa, gpa+len) shrunk to whole pages,
+ * for the guest has no use for its contents: private anonymous pages are
+ * dropped (read back as zeros), file pages mapped over RAM revert to the
+ * file, memfd pages are punched out; hugetlb pages are kept (they would
+ * lose their reservation). Returns the bytes given back (0 if the host
+ * refused: warned once); -1 if the range is not wholly guest RAM. */
 int64_t mem_discard(const struct guest_mem *m, uint64_t gpa, uint64_t len);
 
 /* Returns the end of RAM below the hole (exclusive). */

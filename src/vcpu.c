@@ -154,8 +154,13 @@ void vcpu_loop(struct vcpu *v)
 	while (atomic_load(&v->vm->exit) == VM_RUNNING) {
 		int ret = kvm_ioctl_try(v->fd, KVM_RUN, NULL);
 
-		if (ret == -EINTR || ret == -EAGAIN)
+		if (ret == -EINTR || ret == -EAGAIN) {
+			/* A kick: vm_stop sets the exit before immediate_exit, so
+			 * the loop condition still sees a stop after this reset. */
+			v->run->immediate_exit = 0;
+			breakpoint_poll(v);
 			continue;
+		}
 		if (ret < 0) {
 			fail(v, strerror(-ret)); /* KVM_RUN itself failed */
 			break;

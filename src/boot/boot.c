@@ -189,8 +189,7 @@ uint64_t boot_find_init_exec(const char *kernel)
 
 	if (image_open(&k, kernel, "kernel", &e) < 0)
 		return 0;
-	if (!elf_find_function(k.data, k.size, "run_init_process", &addr))
-		elf_find_function(k.data, k.size, "kernel_execve", &addr);
+	elf_find_function(k.data, k.size, "run_init_process", &addr);
 	image_close(&k);
 	return addr;
 }

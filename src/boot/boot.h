@@ -46,7 +46,8 @@ int boot_place_initrd(uint64_t size, uint64_t kernel_end, uint64_t ram_top, uint
 void boot_enter(int vcpu_fd, const struct guest_mem *m, const struct boot_result *r);
 
 /* Looks up, in the symbol table of the vmlinux @kernel, the function that
- * execs init (run_init_process, else kernel_execve); 0 if there is none. */
+ * execs init (run_init_process; not kernel_execve, which usermode helpers
+ * enter before init); 0 if there is none. */
 uint64_t boot_find_init_exec(const char *kernel);
 
 #endif
