@@ -383,6 +383,17 @@ static void test_discard_memfd(void **state)
 	discard_cases();
 }
 
+static void test_discard_keeps_hugetlb(void **state)
+{
+	(void)state;
+	fill(BUF, 2 * MiB);
+	m->opts.backend = MEM_HUGETLB; /* as mem_discard sees it; the mapping is anon */
+	assert_int_equal(mem_discard(m, BUF, 2 * MiB), 0);
+	assert_byte(BUF + MiB, 0xab);
+	assert_int_equal(mem_discard(m, 15 * MiB, 2 * MiB), -1);
+	m->opts.backend = MEM_ANON;
+}
+
 #define T(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 
 int main(void)
@@ -405,6 +416,7 @@ int main(void)
 	    T(test_cmdline_word),
 	    T(test_discard_anon),
 	    T(test_discard_memfd),
+	    T(test_discard_keeps_hugetlb),
 	};
 
 	return cmocka_run_group_tests_name("virtio", tests, NULL, NULL);
