@@ -221,6 +221,7 @@ static int cmd_run(int argc, char **argv)
 	struct err e;
 	struct vm vm;
 	uint64_t mem_size;
+	size_t user_len;
 	int status;
 
 	if (parse_run(argc, argv, &o) < 0)
@@ -230,7 +231,10 @@ static int cmd_run(int argc, char **argv)
 	if (vm_init(&vm, mem_size, &o.mem, &e) < 0)
 		die("--memory %s: %s", o.memory, e.msg);
 	vm.balloon = !o.no_balloon;
+	user_len = strlen(o.boot.cmdline);
 	o.boot.cmdline = guest_cmdline(&vm, o.boot.cmdline);
+	if (strlen(o.boot.cmdline) > user_len)
+		o.boot.cmdline_added = strlen(o.boot.cmdline) - user_len;
 	if (boot_load(&vm.mem, &o.boot, &r, &e) < 0)
 		die("%s", e.msg);
 	if (o.verbose) {

@@ -33,12 +33,18 @@ int boot_place_initrd(uint64_t size, uint64_t kernel_end, uint64_t ram_top, uint
 	return 0;
 }
 
-static int write_cmdline(const struct guest_mem *m, const char *cmdline, uint64_t max,
+static int write_cmdline(const struct guest_mem *m, const char *cmdline, size_t added, uint64_t max,
                          struct err *e)
 {
 	size_t len = strlen(cmdline);
 	char *dst;
 
+	if (len + 1 > max && added)
+		return err_set(
+		    e,
+		    "command line is too long: %zu bytes and %zu of mote's device words, "
+		    "the kernel takes at most %llu",
+		    len - added, added, (unsigned long long)(max - 1));
 	if (len + 1 > max)
 		return err_set(e,
 		               "command line is too long: %zu bytes, the kernel takes at most "
@@ -164,7 +170,8 @@ int boot_load(const struct guest_mem *m, const struct boot_config *c, struct boo
 		cmdline_max = BOOT_CMDLINE_MAX;
 	initrd_max = r->kind == BOOT_BZIMAGE ? bz.hdr.initrd_addr_max : MEM_HOLE_START - 1;
 	if (!ret)
-		ret = write_cmdline(m, c->cmdline ? c->cmdline : "", cmdline_max, e);
+		ret = write_cmdline(m, c->cmdline ? c->cmdline : "", c->cmdline_added, cmdline_max,
+		                    e);
 	if (!ret && c->initrd)
 		ret = load_initrd(m, c->initrd, initrd_max, r, e);
 	if (!ret)

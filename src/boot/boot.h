@@ -7,6 +7,7 @@
 #include "../mem.h"
 #include "image.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Linux's COMMAND_LINE_SIZE on x86, NUL included; PVH has no header to say. */
@@ -18,6 +19,7 @@ struct boot_config {
 	const char *kernel;
 	const char *initrd; /* NULL for none */
 	const char *cmdline;
+	size_t cmdline_added; /* bytes of it mote added (the devices' words) */
 };
 
 struct boot_result {
