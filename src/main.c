@@ -68,9 +68,10 @@ static void run_usage(FILE *out)
 	      "                        /proc/sys/vm/nr_hugepages). With hugetlb the kernel and\n"
 	      "                        initrd are copied, not mapped from their files (default:\n"
 	      "                        anon)\n"
-	      "      --thp             ask for transparent huge pages on guest RAM (madvise);\n"
-	      "                        the kernel and initrd stay mapped in 4 KiB file pages\n"
-	      "                        (default: off)\n"
+	      "      --thp, --no-thp   ask for transparent huge pages on guest RAM, or refuse\n"
+	      "                        them (madvise); the kernel and initrd stay mapped in\n"
+	      "                        4 KiB file pages (default: on for anon RAM from 2 GiB,\n"
+	      "                        off below: see docs/memory.md)\n"
 	      "      --prefault        populate all guest RAM at start instead of on first\n"
 	      "                        touch (default: off)\n"
 	      "      --boot-trace[=text|json]\n"
@@ -95,6 +96,7 @@ static int parse_run(int argc, char **argv, struct run_options *o)
 	    {"memory", required_argument, NULL, 'm'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"thp", no_argument, NULL, 'T'},
+	    {"no-thp", no_argument, NULL, 'n'},
 	    {"prefault", no_argument, NULL, 'P'},
 	    {"no-balloon", no_argument, NULL, 'N'},
 	    {"memory-backend", required_argument, NULL, 'M'},
@@ -113,7 +115,8 @@ static int parse_run(int argc, char **argv, struct run_options *o)
 		case 'c': o->boot.cmdline = optarg; break;
 		case 'm': o->memory = optarg; break;
 		case 'v': o->verbose = true; break;
-		case 'T': o->mem.thp = true; break;
+		case 'T': o->mem.thp = MEM_THP_ON; break;
+		case 'n': o->mem.thp = MEM_THP_OFF; break;
 		case 'P': o->mem.prefault = true; break;
 		case 'N': o->no_balloon = true; break;
 		case 'M':

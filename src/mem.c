@@ -115,6 +115,21 @@ static int open_backing(struct guest_mem *m, struct err *e)
 	return 0;
 }
 
+/* The default: a small guest's first touch costs 4 KiB, not 2 MiB, even where
+ * the host's THP is "always" (idle guests touch memory sparsely); a large one
+ * asks for THP. A host without THP refuses both: no error then. */
+static void set_auto_thp(const struct guest_mem *m, void *p)
+{
+	bool big = m->size >= MEM_THP_AUTO_MIN && m->opts.backend == MEM_ANON;
+
+	if (m->opts.backend == MEM_HUGETLB || m->opts.thp == MEM_THP_ON)
+		return;
+	if (m->opts.thp == MEM_THP_AUTO && big)
+		madvise(p, m->size, MADV_HUGEPAGE);
+	else
+		madvise(p, m->size, MADV_NOHUGEPAGE);
+}
+
 int mem_map(struct guest_mem *m, struct err *e)
 {
 	int flags = MAP_NORESERVE | (m->opts.prefault ? MAP_POPULATE : 0);
@@ -131,15 +146,12 @@ int mem_map(struct guest_mem *m, struct err *e)
 	if (p == MAP_FAILED)
 		return err_set(e, "cannot map %llu MiB of guest memory: %s",
 		               (unsigned long long)(m->size / MiB), strerror(errno));
-	if (m->opts.thp && madvise(p, m->size, MADV_HUGEPAGE) < 0)
+	if (m->opts.thp == MEM_THP_ON && madvise(p, m->size, MADV_HUGEPAGE) < 0)
 		return err_set(e,
 		               "--thp: madvise(MADV_HUGEPAGE) failed: %s (is "
 		               "/sys/kernel/mm/transparent_hugepage/enabled 'never'?)",
 		               strerror(errno));
-	/* Without --thp, a guest's first touch costs 4 KiB, not 2 MiB, even where the
-	 * host's THP is "always": idle guests touch memory sparsely. No THP: no error. */
-	if (!m->opts.thp && m->opts.backend != MEM_HUGETLB)
-		madvise(p, m->size, MADV_NOHUGEPAGE);
+	set_auto_thp(m, p);
 	m->host = p;
 	m->slots[0].host = m->host;
 	if (m->nr_slots > 1)

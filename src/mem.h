@@ -33,9 +33,21 @@ enum mem_backend {
 	MEM_HUGETLB, /* a memfd of 2 MiB huge pages */
 };
 
+/* Transparent huge pages for anonymous guest RAM. */
+enum mem_thp {
+	MEM_THP_AUTO, /* on from MEM_THP_AUTO_MIN of RAM, off below */
+	MEM_THP_ON,   /* madvise(MADV_HUGEPAGE) */
+	MEM_THP_OFF,  /* madvise(MADV_NOHUGEPAGE) */
+};
+
+/* Below this, guests are the small dense kind whose sparse touches THP would
+ * round up to 2 MiB; from it on, the 4 KiB faults of a guest initialising its
+ * struct pages (1/64 of its RAM) cost more boot time than THP costs memory. */
+#define MEM_THP_AUTO_MIN (2 * GiB)
+
 struct mem_opts {
 	enum mem_backend backend;
-	bool thp;      /* madvise(MADV_HUGEPAGE) */
+	enum mem_thp thp;
 	bool prefault; /* populate all of guest RAM at start */
 };
 
