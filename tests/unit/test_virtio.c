@@ -394,6 +394,16 @@ static void test_discard_keeps_hugetlb(void **state)
 	m->opts.backend = MEM_ANON;
 }
 
+/* Guest RAM starts on a 2 MiB boundary (KVM's and THP's huge pages need it). */
+static void test_ram_is_2mib_aligned(void **state)
+{
+	(void)state;
+	assert_int_equal((uintptr_t)m->host % (2 * MiB), 0);
+	mem_unmap(m);
+	assert_int_equal(setup_backend(MEM_MEMFD), 0);
+	assert_int_equal((uintptr_t)m->host % (2 * MiB), 0);
+}
+
 #define T(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 
 int main(void)
@@ -417,6 +427,7 @@ int main(void)
 	    T(test_discard_anon),
 	    T(test_discard_memfd),
 	    T(test_discard_keeps_hugetlb),
+	    T(test_ram_is_2mib_aligned),
 	};
 
 	return cmocka_run_group_tests_name("virtio", tests, NULL, NULL);
