@@ -225,11 +225,17 @@ int virtio_mmio_cmdline(int slot, char *buf, size_t len)
 	                VIRTIO_MMIO_IRQ + slot);
 }
 
-void virtio_mmio_interrupt(struct virtio_mmio *d)
+/* Sets @bits in the interrupt status and raises an edge on the device's IRQ. */
+static void raise(struct virtio_mmio *d, uint32_t bits)
 {
-	d->isr |= 1;
+	d->isr |= bits;
 	vm_irq_line(d->vm, (uint32_t)(VIRTIO_MMIO_IRQ + d->slot), 1);
 	vm_irq_line(d->vm, (uint32_t)(VIRTIO_MMIO_IRQ + d->slot), 0);
+}
+
+void virtio_mmio_interrupt(struct virtio_mmio *d)
+{
+	raise(d, 1); /* used buffers */
 }
 
 void virtio_mmio_fail(struct virtio_mmio *d, const char *why)
@@ -238,7 +244,5 @@ void virtio_mmio_fail(struct virtio_mmio *d, const char *why)
 		warnx_("virtio-%s: %s; device stopped until the driver resets it", d->ops->name,
 		       why);
 	d->status |= VIRTIO_STATUS_NEEDS_RESET;
-	d->isr |= 2; /* configuration change: the driver reads the status */
-	vm_irq_line(d->vm, (uint32_t)(VIRTIO_MMIO_IRQ + d->slot), 1);
-	vm_irq_line(d->vm, (uint32_t)(VIRTIO_MMIO_IRQ + d->slot), 0);
+	raise(d, 2); /* configuration change: the driver reads the status */
 }
