@@ -18,7 +18,8 @@ CFLAGS += -std=gnu11 $(WARNINGS) -D_GNU_SOURCE -MMD -MP
 LDLIBS += -lpthread -ljson-c
 
 SRCS := $(wildcard src/*.c src/x86/*.c src/boot/*.c src/hw/*.c src/virtio/*.c)
-OBJS := $(SRCS:%.c=$(BUILD)/%.o)
+ASM_SRCS := $(wildcard src/x86/*.S)
+OBJS := $(SRCS:%.c=$(BUILD)/%.o) $(ASM_SRCS:%.S=$(BUILD)/%.o)
 MOTE := $(BUILD)/mote
 
 .PHONY: all install clean check unit integration run shell guest deps bench format
@@ -31,6 +32,11 @@ $(MOTE): $(OBJS) Makefile
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/%.o: %.S
+	@mkdir -p $(dir $@)
+	@echo "  AS      $<"
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
 install: $(MOTE)

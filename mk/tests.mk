@@ -12,8 +12,22 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
 unit: $(UNIT_BINS)
 	$(Q)tests/unit.sh $(UNIT_BINS)
 
+# Helpers of the integration tests: a probe VM broken on purpose, and a tiny
+# PVH kernel that KVM cannot emulate.
+INTEG_TOOLS := $(BUILD)/tests/probe-fault $(BUILD)/tests/mkpvh
+
+$(BUILD)/tests/probe-fault: tests/integration/probe_fault.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -Isrc -o $@ $< $(LIB_OBJS) $(LDLIBS)
+
+$(BUILD)/tests/mkpvh: tests/integration/mkpvh.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -o $@ $<
+
 # Everything the integration tests boot, built on the host.
-integration-deps: $(MOTE) guest
+integration-deps: $(MOTE) guest $(INTEG_TOOLS)
 	$(Q)tools/debian-kernel.sh cloud-amd64 >/dev/null
 
 integration: integration-deps

@@ -5,7 +5,7 @@
 
 #include <stdarg.h>
 
-#define ERR_MAX 512
+#define ERR_MAX 1024
 
 struct err {
 	char msg[ERR_MAX];

@@ -4,6 +4,7 @@
 #include "bus.h"
 #include "device.h"
 #include "err.h"
+#include "kvm_check.h"
 #include "mem.h"
 #include "trace.h"
 #include "vcpu.h"
@@ -29,6 +30,7 @@ struct run_options {
 	struct mem_opts mem;
 	int trace; /* 0 off, 1 text, 2 JSON */
 	bool no_balloon;
+	bool no_kvm_check;
 };
 
 static void usage(FILE *out)
@@ -37,6 +39,8 @@ static void usage(FILE *out)
 	      "\n"
 	      "commands:\n"
 	      "  run        boot a Linux kernel in a new microVM (mote run --help)\n"
+	      "  kvm-check  tell whether this host's KVM can run ordinary guests\n"
+	      "             (mote kvm-check --help)\n"
 	      "\n"
 	      "options:\n"
 	      "  -h, --help       show this help\n"
@@ -82,6 +86,9 @@ static void run_usage(FILE *out)
 	      "      --no-balloon      no virtio-balloon: by default the guest gets one with\n"
 	      "                        free page reporting (guests with CONFIG_VIRTIO_BALLOON\n"
 	      "                        give back the RAM they free; see docs/memory.md)\n"
+	      "      --no-kvm-check    skip the check that this host's KVM runs ordinary guests\n"
+	      "                        (default: checked once per boot of the host, as\n"
+	      "                        mote kvm-check does, and the verdict cached)\n"
 	      "  -v, --verbose         report how images were loaded and unhandled I/O at exit\n"
 	      "  -h, --help            show this help\n",
 	      out);
@@ -99,6 +106,7 @@ static int parse_run(int argc, char **argv, struct run_options *o)
 	    {"no-thp", no_argument, NULL, 'n'},
 	    {"prefault", no_argument, NULL, 'P'},
 	    {"no-balloon", no_argument, NULL, 'N'},
+	    {"no-kvm-check", no_argument, NULL, 'K'},
 	    {"memory-backend", required_argument, NULL, 'M'},
 	    {"boot-trace", optional_argument, NULL, 'B'},
 	    {"help", no_argument, NULL, 'h'},
@@ -119,6 +127,7 @@ static int parse_run(int argc, char **argv, struct run_options *o)
 		case 'n': o->mem.thp = MEM_THP_OFF; break;
 		case 'P': o->mem.prefault = true; break;
 		case 'N': o->no_balloon = true; break;
+		case 'K': o->no_kvm_check = true; break;
 		case 'M':
 			if (mem_parse_backend(optarg, &o->mem.backend) < 0)
 				die("--memory-backend '%s': not a backend (anon, memfd or hugetlb)",
@@ -245,6 +254,8 @@ static int cmd_run(int argc, char **argv)
 		fprintf(stderr, "mote: guest command line: %s\n", o.boot.cmdline);
 	}
 	vm.boot_trace = o.trace != 0;
+	if (!o.no_kvm_check && kvm_check_for_run(&e) < 0)
+		die("%s", e.msg);
 	if (vm_create(&vm, &e) < 0)
 		die("%s", e.msg);
 	boot_enter(vm.vcpus[0].fd, &vm.mem, &r);
@@ -279,6 +290,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "kvm-check"))
+		return kvm_check_cmd(argc - 1, argv + 1);
 	fprintf(stderr, "mote: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return 2;

@@ -4,9 +4,11 @@
 #include "bus.h"
 #include "err.h"
 #include "kvm.h"
+#include "kvm_check.h"
 #include "trace.h"
 #include "x86/breakpoint.h"
 #include "x86/cpu.h"
+#include "x86/internal_error.h"
 #include "x86/kvmclock_trap.h"
 
 #include <errno.h>
@@ -47,6 +49,7 @@ static void set_fpu(int fd)
 void vcpu_create(struct vm *vm, struct vcpu *v, int id)
 {
 	void *run;
+	int ret;
 
 	v->vm = vm;
 	v->id = id;
@@ -55,7 +58,9 @@ void vcpu_create(struct vm *vm, struct vcpu *v, int id)
 	if (run == MAP_FAILED)
 		die("cannot map vCPU %d's kvm_run: %s", id, strerror(errno));
 	v->run = run;
-	cpu_setup_cpuid(vm->kvm_fd, v->fd, id);
+	ret = cpu_setup_cpuid(vm->kvm_fd, v->fd, id);
+	if (ret < 0)
+		die("cannot give vCPU %d its CPUID: %s", id, strerror(-ret));
 	set_fpu(v->fd);
 	set_lint(v->fd);
 }
@@ -102,6 +107,37 @@ static void fail(struct vcpu *v, const char *what)
 	vm_stop(v->vm, VM_EXIT_ERROR, msg);
 }
 
+/* The bytes at the guest's @rip through its page tables, for an emulation
+ * failure whose KVM gave none; returns how many (0 if not in RAM). */
+static size_t insn_at(const struct vcpu *v, uint64_t rip, uint8_t out[INSN_MAX])
+{
+	struct kvm_translation t = {.linear_address = rip};
+	const uint8_t *b;
+
+	if (kvm_ioctl_try(v->fd, KVM_TRANSLATE, &t) < 0 || !t.valid)
+		return 0;
+	b = guest_ptr(&v->vm->mem, t.physical_address, INSN_MAX);
+	if (!b)
+		return 0;
+	memcpy(out, b, INSN_MAX);
+	return INSN_MAX;
+}
+
+/* KVM_EXIT_INTERNAL_ERROR in words, with the host's likely cause. */
+static void internal_error(struct vcpu *v)
+{
+	char what[ERR_MAX - 64], msg[ERR_MAX];
+	struct kvm_regs regs = {0};
+	uint8_t insn[INSN_MAX];
+	size_t len;
+
+	kvm_ioctl_try(v->fd, KVM_GET_REGS, &regs);
+	len = internal_error_insn(v->run, insn) ? 0 : insn_at(v, regs.rip, insn);
+	internal_error_describe(v->run, regs.rip, insn, len, kvm_host_cause(), what, sizeof(what));
+	snprintf(msg, sizeof(msg), "vCPU %d: %s", v->id, what);
+	vm_stop(v->vm, VM_EXIT_ERROR, msg);
+}
+
 static void handle_exit(struct vcpu *v)
 {
 	struct kvm_run *r = v->run;
@@ -124,11 +160,7 @@ static void handle_exit(struct vcpu *v)
 		         (unsigned long long)r->fail_entry.hardware_entry_failure_reason);
 		fail(v, what);
 		break;
-	case KVM_EXIT_INTERNAL_ERROR:
-		snprintf(what, sizeof(what), "KVM internal error, suberror %u",
-		         r->internal.suberror);
-		fail(v, what);
-		break;
+	case KVM_EXIT_INTERNAL_ERROR: internal_error(v); break;
 	default:
 		snprintf(what, sizeof(what), "unexpected KVM exit reason %u", r->exit_reason);
 		fail(v, what);

@@ -182,10 +182,14 @@ int boot_load(const struct guest_mem *m, const struct boot_config *c, struct boo
 
 void boot_enter(int vcpu_fd, const struct guest_mem *m, const struct boot_result *r)
 {
+	int ret;
+
 	if (r->kind == BOOT_PVH)
-		cpu_enter_flat32(vcpu_fd, m, (uint32_t)r->entry, (uint32_t)r->info_addr);
+		ret = cpu_enter_flat32(vcpu_fd, m, (uint32_t)r->entry, (uint32_t)r->info_addr);
 	else
-		cpu_enter_long64(vcpu_fd, m, r->cr3, r->entry, r->info_addr);
+		ret = cpu_enter_long64(vcpu_fd, m, r->cr3, r->entry, r->info_addr);
+	if (ret < 0)
+		die("cannot set the boot vCPU's registers: %s", strerror(-ret));
 }
 
 uint64_t boot_find_init_exec(const char *kernel)

@@ -5,6 +5,7 @@
 #include "../kvm.h"
 #include "layout.h"
 
+#include <errno.h>
 #include <linux/kvm.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,8 +38,9 @@ static struct kvm_segment segment(uint64_t desc, uint16_t selector)
 	return s;
 }
 
-/* Writes the boot GDT and points @sregs' segments and GDTR at it. */
-static void load_gdt(const struct guest_mem *m, struct kvm_sregs *sregs, uint16_t code)
+/* Writes the boot GDT and points @sregs' segments and GDTR at it; -ENOMEM
+ * if guest RAM has no room for it. */
+static int load_gdt(const struct guest_mem *m, struct kvm_sregs *sregs, uint16_t code)
 {
 	uint64_t gdt[GDT_ENTRIES] = {
 	    [GDT_SEL_CODE / 8] = gdt_entry(code, 0, 0xfffff),
@@ -49,16 +51,17 @@ static void load_gdt(const struct guest_mem *m, struct kvm_sregs *sregs, uint16_
 	struct kvm_segment data = segment(gdt[GDT_SEL_DATA / 8], GDT_SEL_DATA);
 
 	if (!p)
-		die("no guest memory for the boot GDT");
+		return -ENOMEM;
 	memcpy(p, gdt, sizeof(gdt));
 	sregs->gdt.base = BOOT_GDT_ADDR;
 	sregs->gdt.limit = sizeof(gdt) - 1;
 	sregs->cs = segment(gdt[GDT_SEL_CODE / 8], GDT_SEL_CODE);
 	sregs->ds = sregs->es = sregs->fs = sregs->gs = sregs->ss = data;
 	sregs->tr = segment(gdt[GDT_SEL_TSS / 8], GDT_SEL_TSS);
+	return 0;
 }
 
-static void set_regs(int vcpu_fd, uint64_t rip, uint64_t rbx, uint64_t rsi)
+static int set_regs(int vcpu_fd, uint64_t rip, uint64_t rbx, uint64_t rsi)
 {
 	struct kvm_regs regs = {
 	    .rip = rip,
@@ -68,35 +71,39 @@ static void set_regs(int vcpu_fd, uint64_t rip, uint64_t rbx, uint64_t rsi)
 	    .rflags = 0x2,
 	};
 
-	kvm_ioctl(vcpu_fd, KVM_SET_REGS, &regs);
+	return kvm_ioctl_try(vcpu_fd, KVM_SET_REGS, &regs);
 }
 
-void cpu_enter_flat32(int vcpu_fd, const struct guest_mem *m, uint32_t entry, uint32_t ebx)
+int cpu_enter_flat32(int vcpu_fd, const struct guest_mem *m, uint32_t entry, uint32_t ebx)
 {
 	struct kvm_sregs sregs;
+	int ret = kvm_ioctl_try(vcpu_fd, KVM_GET_SREGS, &sregs);
 
-	kvm_ioctl(vcpu_fd, KVM_GET_SREGS, &sregs);
-	load_gdt(m, &sregs, GDT_CODE32);
+	if (!ret)
+		ret = load_gdt(m, &sregs, GDT_CODE32);
 	sregs.cr0 = CR0_PE | CR0_ET;
 	sregs.cr4 = 0;
 	sregs.efer = 0;
-	kvm_ioctl(vcpu_fd, KVM_SET_SREGS, &sregs);
-	set_regs(vcpu_fd, entry, ebx, 0);
+	if (!ret)
+		ret = kvm_ioctl_try(vcpu_fd, KVM_SET_SREGS, &sregs);
+	return ret ? ret : set_regs(vcpu_fd, entry, ebx, 0);
 }
 
-void cpu_enter_long64(int vcpu_fd, const struct guest_mem *m, uint64_t cr3, uint64_t entry,
-                      uint64_t rsi)
+int cpu_enter_long64(int vcpu_fd, const struct guest_mem *m, uint64_t cr3, uint64_t entry,
+                     uint64_t rsi)
 {
 	struct kvm_sregs sregs;
+	int ret = kvm_ioctl_try(vcpu_fd, KVM_GET_SREGS, &sregs);
 
-	kvm_ioctl(vcpu_fd, KVM_GET_SREGS, &sregs);
-	load_gdt(m, &sregs, GDT_CODE64);
+	if (!ret)
+		ret = load_gdt(m, &sregs, GDT_CODE64);
 	sregs.cr3 = cr3;
 	sregs.cr4 = CR4_PAE;
 	sregs.cr0 = CR0_PE | CR0_ET | CR0_NE | CR0_PG;
 	sregs.efer = EFER_LME | EFER_LMA;
-	kvm_ioctl(vcpu_fd, KVM_SET_SREGS, &sregs);
-	set_regs(vcpu_fd, entry, 0, rsi);
+	if (!ret)
+		ret = kvm_ioctl_try(vcpu_fd, KVM_SET_SREGS, &sregs);
+	return ret ? ret : set_regs(vcpu_fd, entry, 0, rsi);
 }
 
 #define CPUID_MAX_ENTRIES     256
@@ -104,15 +111,19 @@ void cpu_enter_long64(int vcpu_fd, const struct guest_mem *m, uint64_t cr3, uint
 #define CPUID_KVM_FEATURES    0x40000001U
 #define CPUID1_ECX_HYPERVISOR (1U << 31)
 
-static struct kvm_cpuid2 *supported_cpuid(int kvm_fd)
+static struct kvm_cpuid2 *supported_cpuid(int kvm_fd, int *ret)
 {
 	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + CPUID_MAX_ENTRIES * sizeof(c->entries[0]));
 
+	*ret = -ENOMEM;
 	if (!c)
-		die("out of memory for CPUID");
+		return NULL;
 	c->nent = CPUID_MAX_ENTRIES;
-	kvm_ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c);
-	return c;
+	*ret = kvm_ioctl_try(kvm_fd, KVM_GET_SUPPORTED_CPUID, c);
+	if (*ret >= 0)
+		return c;
+	free(c);
+	return NULL;
 }
 
 static void fix_entry(struct kvm_cpuid_entry2 *e, int id)
@@ -128,11 +139,14 @@ static void fix_entry(struct kvm_cpuid_entry2 *e, int id)
 	}
 }
 
-void cpu_setup_cpuid(int kvm_fd, int vcpu_fd, int id)
+int cpu_setup_cpuid(int kvm_fd, int vcpu_fd, int id)
 {
-	struct kvm_cpuid2 *c = supported_cpuid(kvm_fd);
+	int ret;
+	struct kvm_cpuid2 *c = supported_cpuid(kvm_fd, &ret);
 	int has_kvm_leaves = 0;
 
+	if (!c)
+		return ret;
 	for (uint32_t i = 0; i < c->nent; i++) {
 		fix_entry(&c->entries[i], id);
 		if (c->entries[i].function == CPUID_KVM_FEATURES)
@@ -140,6 +154,7 @@ void cpu_setup_cpuid(int kvm_fd, int vcpu_fd, int id)
 	}
 	if (!has_kvm_leaves)
 		warnx_("KVM offers no paravirt CPUID leaves: the guest will not use kvm-clock");
-	kvm_ioctl(vcpu_fd, KVM_SET_CPUID2, c);
+	ret = kvm_ioctl_try(vcpu_fd, KVM_SET_CPUID2, c);
 	free(c);
+	return ret;
 }

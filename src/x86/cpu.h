@@ -30,16 +30,17 @@
 uint64_t gdt_entry(uint16_t flags, uint32_t base, uint32_t limit);
 
 /* Puts @v's registers in 32-bit flat protected mode (paging off) at
- * @entry with ebx = @ebx, as the PVH boot ABI wants. */
-void cpu_enter_flat32(int vcpu_fd, const struct guest_mem *m, uint32_t entry, uint32_t ebx);
+ * @entry with ebx = @ebx, as the PVH boot ABI wants; 0 or -errno. */
+int cpu_enter_flat32(int vcpu_fd, const struct guest_mem *m, uint32_t entry, uint32_t ebx);
 
 /* Puts @v's registers in 64-bit long mode on the identity page tables at
- * @cr3, at @entry with rsi = @rsi, as the Linux 64-bit boot protocol wants. */
-void cpu_enter_long64(int vcpu_fd, const struct guest_mem *m, uint64_t cr3, uint64_t entry,
-                      uint64_t rsi);
+ * @cr3, at @entry with rsi = @rsi, as the Linux 64-bit boot protocol wants;
+ * 0 or -errno. */
+int cpu_enter_long64(int vcpu_fd, const struct guest_mem *m, uint64_t cr3, uint64_t entry,
+                     uint64_t rsi);
 
 /* Gives vCPU @id the host's KVM-supported CPUID with the KVM paravirt
- * leaves (kvm-clock) and its own APIC ID. */
-void cpu_setup_cpuid(int kvm_fd, int vcpu_fd, int id);
+ * leaves (kvm-clock) and its own APIC ID; 0 or -errno. */
+int cpu_setup_cpuid(int kvm_fd, int vcpu_fd, int id);
 
 #endif

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/* KVM_EXIT_INTERNAL_ERROR in words: the suberror by name, the instruction
+ * KVM could not emulate (its bytes, and what it is) and the likely cause. */
+#ifndef MOTE_X86_INTERNAL_ERROR_H
+#define MOTE_X86_INTERNAL_ERROR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct kvm_run;
+
+#define INSN_MAX 15 /* the longest x86 instruction */
+
+/* Names KVM internal-error suberror @suberror ("emulation failure", ...). */
+const char *internal_error_name(uint32_t suberror);
+
+/* Copies the instruction bytes KVM reported with an emulation failure in
+ * @run into @out (INSN_MAX bytes); returns how many, 0 if it reported none. */
+size_t internal_error_insn(const struct kvm_run *run, uint8_t out[INSN_MAX]);
+
+/* Names the x86-64 instruction that starts at @b (@len bytes: prefixes,
+ * REX, opcode, ModRM), e.g. "xrstor", or NULL if it is none mote knows.
+ * Reads no byte past @len. */
+const char *insn_name(const uint8_t *b, size_t len);
+
+/* Writes into @out (@n bytes) the error of @run: "KVM internal error:
+ * emulation failure (suberror 1) at rip 0x..: instruction 0f ae 2f
+ * (xrstor); <cause>". @insn (@insn_len bytes, may be 0) are the bytes at
+ * rip when KVM gave none; @cause is the likely cause, or NULL for the
+ * suberror's generic one. */
+void internal_error_describe(const struct kvm_run *run, uint64_t rip, const uint8_t *insn,
+                             size_t insn_len, const char *cause, char *out, size_t n);
+
+#endif
