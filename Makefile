@@ -21,6 +21,7 @@ SRCS := $(wildcard src/*.c src/x86/*.c src/boot/*.c src/hw/*.c src/virtio/*.c)
 ASM_SRCS := $(wildcard src/x86/*.S)
 OBJS := $(SRCS:%.c=$(BUILD)/%.o) $(ASM_SRCS:%.S=$(BUILD)/%.o)
 MOTE := $(BUILD)/mote
+export MOTE
 
 .PHONY: all install clean check unit integration run shell guest deps bench format
 all: $(MOTE)
@@ -54,7 +55,8 @@ include mk/tests.mk
 -include $(OBJS:.o=.d)
 
 # The demo VM: the guest kit's kernel and init, on /dev/kvm or nested.
-DEMO_ARGS := --kernel $(GUEST)/vmlinux --initrd $(GUEST)/initrd.cpio \
+DEMO_KERNEL ?= $(GUEST)/vmlinux
+DEMO_ARGS := --kernel $(DEMO_KERNEL) --initrd $(GUEST)/initrd.cpio \
 	--cmdline "console=ttyS0 quiet" --memory 128M
 
 run: deps

@@ -4,6 +4,7 @@
 #include "kvm.h"
 #include "x86/probe.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Bump when the probe or the verdict rules change: old cached verdicts
@@ -368,6 +370,28 @@ static void make_parents(const char *path)
 	}
 }
 
+/* Removes the verdicts of other boots, older than a day, from the folder
+ * of @path: every boot of the nested runner's outer VM leaves one. */
+static void prune_cache(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[PATH_MAX];
+	struct dirent *d;
+	struct stat st;
+	DIR *dp;
+
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	dp = opendir(dir);
+	if (!dp)
+		return;
+	while ((d = readdir(dp)))
+		if (d->d_name[0] != '.' && strcmp(d->d_name, slash + 1) &&
+		    fstatat(dirfd(dp), d->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode) && st.st_mtime < time(NULL) - 24 * 3600)
+			unlinkat(dirfd(dp), d->d_name, 0);
+	closedir(dp);
+}
+
 /* Caches @c's verdict; quietly does nothing where it cannot. */
 static void cache_write(const char *path, const struct check *c)
 {
@@ -384,6 +408,7 @@ static void cache_write(const char *path, const struct check *c)
 	fprintf(f, "%s\n%s\n%d\n%s\n", CHECK_VERSION, c->device, (int)c->verdict, c->reason);
 	if (fclose(f) != 0 || rename(tmp, path) != 0)
 		unlink(tmp);
+	prune_cache(path);
 }
 
 /* ---- Report and commands. ---- */

@@ -32,5 +32,87 @@ echo "bogus line" | build/guest/mkcpio "$work/b.cpio" >"$work/out" 2>&1
 rc=$?
 check mkcpio-bad-line '[ $rc -ne 0 ] && grep -q "line 1: cannot parse" "$work/out"'
 
+# kvm-env picks here or the nested runner from kvm-check's verdict (fake
+# verdicts and a fake runner: no KVM needed).
+printf '#!/bin/sh\necho "verdict: usable"\nexit 0\n' >"$work/check0"
+printf '#!/bin/sh\necho "verdict: not usable: fake PVM reason. Fix: none"\nexit 1\n' >"$work/check1"
+printf '#!/bin/sh\necho "verdict: no KVM: /dev/kvm: No such file"\nexit 2\n' >"$work/check2"
+printf '#!/bin/sh\necho "RUNNER $*"\n' >"$work/runner"
+chmod +x "$work"/check? "$work/runner"
+kvm_env() { # VERDICT MODE CMD...: kvm-env's output in $work/out, status in $rc
+	local v=$1 mode=$2
+	shift 2
+	MOTE_NESTED=$mode MOTE_KVM_CHECK="$work/check$v" MOTE_NESTED_RUN="$work/runner" \
+		tools/kvm-env "$@" >"$work/out" 2>&1
+	rc=$?
+}
+kvm_env 0 auto echo here
+check kvm-env-usable-runs-here '[ $rc -eq 0 ] && [ "$(cat "$work/out")" = here ]'
+kvm_env 1 auto echo here
+check kvm-env-unusable-nests 'grep -qx "RUNNER echo here" "$work/out" &&
+	grep -q "^kvm-env: this host.s KVM cannot run ordinary guests (mote kvm-check, exit 1: not usable: fake PVM reason); running inside tools/nested-run$" "$work/out"'
+kvm_env 2 auto echo here
+check kvm-env-absent-nests 'grep -qx "RUNNER echo here" "$work/out" && grep -q "exit 2: no KVM" "$work/out"'
+kvm_env 0 always echo here
+check kvm-env-always 'grep -qx "RUNNER echo here" "$work/out" && grep -q "MOTE_NESTED=always" "$work/out"'
+kvm_env 1 never echo here
+check kvm-env-never '[ "$(cat "$work/out")" = here ]'
+kvm_env 0 auto sh -c "exit 7"
+check kvm-env-status-passes '[ $rc -eq 7 ]'
+kvm_env 0 sometimes echo here
+check kvm-env-bad-mode '[ $rc -eq 2 ] && grep -q "MOTE_NESTED=.sometimes.: not auto, always or never" "$work/out"'
+# With the real kvm-check: its verdict on this host decides.
+build/mote kvm-check --cached >"$work/verdict" 2>&1
+verdict=$?
+MOTE_NESTED_RUN="$work/runner" tools/kvm-env echo here >"$work/out" 2>&1
+if [ $verdict -eq 0 ]; then
+	check kvm-env-this-host-direct '[ "$(cat "$work/out")" = here ]'
+else
+	check kvm-env-this-host-nested 'grep -qx "RUNNER echo here" "$work/out"'
+fi
+
+# boot-time exits non-zero when the VM fails or the marker never comes.
+tools/boot-time t sh -c 'echo MOTE-GUEST-INIT-OK' >"$work/out" 2>&1
+check boot-time-ok '[ $? -eq 0 ] && grep -q "boot-time: t marker_ms=[0-9]* exit_ms=[0-9]* status=0" "$work/out"'
+tools/boot-time t sh -c 'echo MOTE-GUEST-INIT-OK; exit 3' >"$work/out" 2>&1
+check boot-time-vm-failed '[ $? -eq 3 ] && grep -q "t: the VM failed (exit status 3)$" "$work/out"'
+tools/boot-time t sh -c 'echo nothing' >"$work/out" 2>&1
+check boot-time-no-marker '[ $? -eq 1 ] && grep -q "marker .MOTE-GUEST-INIT-OK. never came" "$work/out"'
+STOP_AT_MARKER=1 tools/boot-time t sh -c 'echo MOTE-GUEST-INIT-OK; sleep 30' >"$work/out" 2>&1
+check boot-time-stop-at-marker '[ $? -eq 0 ]'
+
+# kvm-check: no device, a file that is not KVM, a device node the user may
+# not open: exit 2, each with its fix.
+MOTE_KVM_DEVICE=/nonexistent/kvm build/mote kvm-check >"$work/out" 2>&1
+check kvm-check-absent '[ $? -eq 2 ] && grep -q "^verdict: no KVM: /nonexistent/kvm: No such file.*Fix: run mote inside tools/nested-run" "$work/out"'
+MOTE_KVM_DEVICE=/etc/hostname build/mote kvm-check >"$work/out" 2>&1
+check kvm-check-not-kvm '[ $? -eq 2 ] && grep -q "/etc/hostname is not a KVM device" "$work/out"'
+if mknod "$work/kvm" c 10 232 2>/dev/null && chmod 600 "$work/kvm" && chmod 755 "$work" &&
+	command -v setpriv >/dev/null; then
+	MOTE_KVM_DEVICE=$work/kvm setpriv --reuid=65534 --regid=65534 --clear-groups \
+		build/mote kvm-check >"$work/out" 2>&1
+	check kvm-check-no-permission '[ $? -eq 2 ] && grep -q "Permission denied. Fix: add your user to the device.s group" "$work/out"'
+else
+	echo "SKIP kvm-check-no-permission: cannot make a device node here (needs root and CAP_MKNOD)"
+fi
+
+# Where this machine's /dev/kvm is PVM's, mote run refuses straight on it
+# with the PVM message, and make run still boots (through the nested runner).
+pvm_reason=
+[ -d /sys/module/kvm_pvm ] || pvm_reason="this machine has no kvm_pvm"
+[ -z "$pvm_reason" ] && [ ! -c /dev/kvm ] && pvm_reason="kvm_pvm is here but registered no /dev/kvm"
+if [ -z "$pvm_reason" ]; then
+	timeout 120 build/mote run --kernel build/guest/vmlinux --initrd build/guest/initrd.cpio \
+		--cmdline "console=ttyS0 quiet" >"$work/out" 2>&1
+	rc=$?
+	check pvm-host-refused '[ $rc -eq 1 ] && grep -q "cannot run ordinary guests.*kvm_pvm" "$work/out"'
+	make --no-print-directory run >"$work/out" 2>&1
+	rc=$?
+	check pvm-host-make-run-nested '[ $rc -eq 0 ] && grep -q "running inside tools/nested-run" "$work/out" &&
+		grep -q "boot-time: demo marker_ms=[0-9]" "$work/out"'
+else
+	echo "SKIP pvm-host-refused, pvm-host-make-run-nested: $pvm_reason"
+fi
+
 echo "tools: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -451,14 +451,119 @@ expect_error cmdline-too-long-pvh "command line is too long: 3000 bytes.*2047" \
 expect_error cmdline-too-long-bzimage "command line is too long: 3000 bytes" \
 	--kernel "$BZIMAGE" --cmdline "$long"
 
+# kvm-check: the KVM the tests run on is usable, by the probe's evidence.
+if selected kvm-check-usable; then
+	"$MOTE" kvm-check >"$out" 2>&1
+	rc=$?
+	if [ $rc -ne 0 ] || ! grep -q "^verdict: usable$" "$out"; then
+		fail kvm-check-usable "exit $rc, expected 0 and 'verdict: usable'"
+	elif ! grep -q "^probe:   got through every step" "$out" ||
+		! grep -qE "^module:  kvm_(amd|intel) " "$out"; then
+		fail kvm-check-usable "no probe evidence or no hardware KVM module named"
+	else
+		pass "kvm-check-usable ($(sed -n 's/^probe:   got through every step in \([0-9.]* ms\).*/\1/p' "$out"))"
+	fi
+fi
+
+# A check writes this boot's verdict and prunes other boots' older than a day.
+if selected kvm-check-cache-pruned; then
+	mkdir -p "$work/prune/kvm-check"
+	id=$(cat /proc/sys/kernel/random/boot_id)
+	echo stale >"$work/prune/kvm-check/old-boot"
+	echo recent >"$work/prune/kvm-check/recent-boot"
+	touch -d '3 days ago' "$work/prune/kvm-check/old-boot"
+	MOTE_CACHE=$work/prune "$MOTE" kvm-check >"$out" 2>&1
+	if [ "$(sed -n 3p "$work/prune/kvm-check/$id" 2>/dev/null)" != 0 ]; then
+		fail kvm-check-cache-pruned "no usable verdict cached for boot $id"
+	elif [ -e "$work/prune/kvm-check/old-boot" ] || [ ! -e "$work/prune/kvm-check/recent-boot" ]; then
+		fail kvm-check-cache-pruned "the old verdict was kept or the recent one removed"
+	else
+		pass kvm-check-cache-pruned
+	fi
+fi
+
+# expect_probe NAME CASE STATUS PATTERN: the probe VM, broken as CASE says,
+# ends with STATUS and a verdict matching PATTERN, on this real KVM.
+expect_probe() {
+	local name=$1
+	selected "$name" || return 0
+	timeout 60 build/tests/probe-fault "$2" >"$out" 2>&1
+	rc=$?
+	if [ $rc -ne "$3" ]; then
+		fail "$name" "probe-fault $2 exited $rc, expected $3"
+	elif ! grep -qE -- "$4" "$out"; then
+		fail "$name" "verdict does not match /$4/"
+	else
+		pass "$name"
+	fi
+}
+expect_probe probe-intact intact 0 "^probe: got through"
+expect_probe probe-emulation-failure xsave-mmio 1 "stopped in step 5, FPU set-up .*: KVM internal error: emulation failure \(suberror 1\) at rip 0x1[0-9a-f]{4}: instruction 0f ae 27.* \(xsave\)"
+expect_probe probe-hang hang 1 "did not finish in 2000 ms; it hung in step 6, int3 caught by the guest's own IDT"
+expect_probe probe-wrong-result wrong-msr 1 "step 4, privileged MSR write and read .*, ran but gave a wrong result"
+
+# A guest that makes KVM fail: the error names the suberror, the
+# instruction KVM could not emulate, and a likely cause.
+if selected internal-error-decoded; then
+	build/tests/mkpvh "$work/flds.elf"
+	run_mote --kernel "$work/flds.elf" --no-balloon
+	if [ $rc -ne 1 ]; then
+		fail internal-error-decoded "mote exited $rc, expected 1"
+	elif ! grep -q "mote: vCPU 0: KVM internal error: emulation failure (suberror 1) at rip 0x100005: instruction d9 00 .*(x87 FPU instruction). Likely cause: " "$out"; then
+		fail internal-error-decoded "the error is not decoded"
+	else
+		pass internal-error-decoded
+	fi
+fi
+
+# mote run trusts this boot's cached verdict: an unusable one refuses
+# before the guest starts, --no-kvm-check boots all the same.
+if selected kvm-check-cached-refusal; then
+	mkdir -p "$work/cache/kvm-check"
+	printf 'mote-kvm-check 1\n%s\n1\nfake verdict for the test\n' "${MOTE_KVM_DEVICE:-/dev/kvm}" \
+		>"$work/cache/kvm-check/$(cat /proc/sys/kernel/random/boot_id)"
+	MOTE_CACHE=$work/cache run_mote --kernel "$VMLINUX" --initrd "$INITRD" --cmdline "console=ttyS0 quiet"
+	if [ $rc -ne 1 ] || ! grep -q "cannot run ordinary guests: fake verdict for the test.*--no-kvm-check" "$out"; then
+		fail kvm-check-cached-refusal "exit $rc, expected 1 with the cached reason"
+	elif grep -q "$MARKER" "$out"; then
+		fail kvm-check-cached-refusal "the guest started"
+	else
+		MOTE_CACHE=$work/cache run_mote --no-kvm-check --kernel "$VMLINUX" --initrd "$INITRD" \
+			--cmdline "console=ttyS0 quiet"
+		if [ $rc -ne 0 ] || ! grep -q "$MARKER" "$out"; then
+			fail kvm-check-cached-refusal "--no-kvm-check did not boot (exit $rc)"
+		else
+			pass kvm-check-cached-refusal
+		fi
+	fi
+fi
+
+# make run tells the truth: a kernel that fails makes it fail, saying why.
+if selected make-run-fails; then
+	head -c 100000 "$VMLINUX" >"$work/truncated-demo"
+	timeout 600 make --no-print-directory run DEMO_KERNEL="$work/truncated-demo" >"$out" 2>&1
+	rc=$?
+	if [ $rc -eq 0 ]; then
+		fail make-run-fails "make run exited 0 on a truncated kernel"
+	elif ! grep -q "is truncated" "$out" || ! grep -q "boot-time: demo: the VM failed (exit status 1), before the guest's init marker" "$out"; then
+		fail make-run-fails "no message saying the VM failed and why"
+	else
+		pass "make-run-fails (make exited $rc)"
+	fi
+fi
+
 # Help lists every option with its default.
 if selected help; then
 	"$MOTE" run --help >"$out" 2>&1
 	miss=
-	for o in --kernel --initrd --cmdline --memory --verbose --help "default: 128M" 'default: "console=ttyS0"'; do
+	for o in --kernel --initrd --cmdline --memory --verbose --help --no-kvm-check "default: 128M" 'default: "console=ttyS0"'; do
 		grep -q -- "$o" "$out" || miss="$miss $o"
 	done
-	if [ -z "$miss" ] && "$MOTE" --help | grep -q "run"; then pass help; else fail help "missing:$miss"; fi
+	if [ -z "$miss" ] && "$MOTE" --help | grep -q "run" && "$MOTE" --help | grep -q "kvm-check"; then
+		pass help
+	else
+		fail help "missing:$miss"
+	fi
 fi
 
 echo "integration: $passed passed, $failed failed"
