@@ -25,13 +25,16 @@
 #define PROBE_TIMEOUT_MS 10000
 
 static const struct kvm_module modules[] = {
-    {"kvm_intel", "vmx", "Intel VT-x", true},
-    {"kvm_amd", "svm", "AMD SVM", true},
+    {"kvm_intel", "vmx", "Intel VT-x", true, NULL},
+    {"kvm_amd", "svm", "AMD SVM", true, NULL},
     {"kvm_pvm", NULL,
      "PVM, a paravirtual KVM that runs only guest kernels built for it: its guests run in "
      "hardware user mode, and an ordinary kernel stops at the first privileged instruction "
      "PVM cannot emulate (xrstor, in its FPU set-up)",
-     false},
+     false,
+     "this host's KVM is kvm_pvm (PVM), which runs only guest kernels built for it. Run the "
+     "guest inside tools/nested-run, or on a host with kvm_intel or kvm_amd (mote kvm-check "
+     "tells)"},
 };
 
 enum cap_use {
@@ -149,7 +152,7 @@ static bool module_active(const char *root, const struct kvm_module *m, const ch
 
 const struct kvm_module *kvm_module_detect(const char *root)
 {
-	static char cpuinfo[16384];
+	char cpuinfo[16384];
 
 	if (read_text(root, "/proc/cpuinfo", cpuinfo + 1, sizeof(cpuinfo) - 1) < 0)
 		cpuinfo[1] = '\0';
@@ -169,16 +172,9 @@ const char *kvm_device_path(void)
 
 const char *kvm_host_cause(void)
 {
-	static char cause[512];
 	const struct kvm_module *m = kvm_module_detect("");
 
-	if (!m || m->ordinary)
-		return NULL;
-	snprintf(cause, sizeof(cause),
-	         "this host's KVM is %s: %s. Run the guest inside tools/nested-run, or on a host "
-	         "with kvm_intel or kvm_amd (mote kvm-check tells)",
-	         m->name, m->what);
-	return cause;
+	return m && !m->ordinary ? m->cause : NULL;
 }
 
 /* Says why @device cannot be opened, and how to fix it. */

@@ -23,6 +23,7 @@ struct kvm_module {
 	const char *cpu_flag; /* what the CPU must show for it to work, or NULL */
 	const char *what;     /* in words */
 	bool ordinary;        /* runs ordinary (unmodified) guest kernels */
+	const char *cause;    /* why a guest fails on it, when !ordinary */
 };
 
 /* The KVM module at work on the system under @root ("" for this one: its
@@ -45,7 +46,7 @@ int kvm_check_cmd(int argc, char **argv);
 int kvm_check_for_run(struct err *e);
 
 /* The likely cause of a guest failure that the host's KVM explains
- * (a PVM host), or NULL. */
+ * (a PVM host), or NULL. Safe from any thread. */
 const char *kvm_host_cause(void);
 
 #endif
