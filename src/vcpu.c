@@ -107,22 +107,6 @@ static void fail(struct vcpu *v, const char *what)
 	vm_stop(v->vm, VM_EXIT_ERROR, msg);
 }
 
-/* The bytes at the guest's @rip through its page tables, for an emulation
- * failure whose KVM gave none; returns how many (0 if not in RAM). */
-static size_t insn_at(const struct vcpu *v, uint64_t rip, uint8_t out[INSN_MAX])
-{
-	struct kvm_translation t = {.linear_address = rip};
-	const uint8_t *b;
-
-	if (kvm_ioctl_try(v->fd, KVM_TRANSLATE, &t) < 0 || !t.valid)
-		return 0;
-	b = guest_ptr(&v->vm->mem, t.physical_address, INSN_MAX);
-	if (!b)
-		return 0;
-	memcpy(out, b, INSN_MAX);
-	return INSN_MAX;
-}
-
 /* KVM_EXIT_INTERNAL_ERROR in words, with the host's likely cause. */
 static void internal_error(struct vcpu *v)
 {
@@ -132,7 +116,9 @@ static void internal_error(struct vcpu *v)
 	size_t len;
 
 	kvm_ioctl_try(v->fd, KVM_GET_REGS, &regs);
-	len = internal_error_insn(v->run, insn) ? 0 : insn_at(v, regs.rip, insn);
+	len = internal_error_insn(v->run, insn)
+	          ? 0
+	          : internal_error_read_insn(v->fd, &v->vm->mem, regs.rip, insn);
 	internal_error_describe(v->run, regs.rip, insn, len, kvm_host_cause(), what, sizeof(what));
 	snprintf(msg, sizeof(msg), "vCPU %d: %s", v->id, what);
 	vm_stop(v->vm, VM_EXIT_ERROR, msg);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "internal_error.h"
 
+#include "../kvm.h"
+
 #include <linux/kvm.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -209,4 +211,19 @@ void internal_error_describe(const struct kvm_run *run, uint64_t rip, const uint
 	else if (sub == KVM_INTERNAL_ERROR_EMULATION)
 		append(out, n, &at, ": no instruction bytes (rip is not in guest RAM)");
 	append(out, n, &at, ". Likely cause: %s", cause ? cause : generic_cause(sub));
+}
+
+size_t internal_error_read_insn(int vcpu_fd, const struct guest_mem *m, uint64_t rip,
+                                uint8_t out[INSN_MAX])
+{
+	struct kvm_translation t = {.linear_address = rip};
+	const uint8_t *b;
+
+	if (kvm_ioctl_try(vcpu_fd, KVM_TRANSLATE, &t) < 0 || !t.valid)
+		return 0;
+	b = guest_ptr(m, t.physical_address, INSN_MAX);
+	if (!b)
+		return 0;
+	memcpy(out, b, INSN_MAX);
+	return INSN_MAX;
 }

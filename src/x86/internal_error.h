@@ -4,6 +4,8 @@
 #ifndef MOTE_X86_INTERNAL_ERROR_H
 #define MOTE_X86_INTERNAL_ERROR_H
 
+#include "../mem.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +24,12 @@ size_t internal_error_insn(const struct kvm_run *run, uint8_t out[INSN_MAX]);
  * REX, opcode, ModRM), e.g. "xrstor", or NULL if it is none mote knows.
  * Reads no byte past @len. */
 const char *insn_name(const uint8_t *b, size_t len);
+
+/* Reads the INSN_MAX bytes at linear address @rip of the vCPU @vcpu_fd
+ * (through its page tables, KVM_TRANSLATE) from guest RAM @m into @out;
+ * returns INSN_MAX, or 0 if @rip is not mapped to RAM. */
+size_t internal_error_read_insn(int vcpu_fd, const struct guest_mem *m, uint64_t rip,
+                                uint8_t out[INSN_MAX]);
 
 /* Writes into @out (@n bytes) the error of @run: "KVM internal error:
  * emulation failure (suberror 1) at rip 0x..: instruction 0f ae 2f

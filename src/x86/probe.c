@@ -124,21 +124,6 @@ static void probe_destroy(struct probe_vm *p)
 		munmap(p->mem.host, PROBE_RAM_SIZE);
 }
 
-/* The instruction at the guest's rip, through its page tables. */
-static size_t insn_at(const struct probe_vm *p, uint64_t rip, uint8_t out[INSN_MAX])
-{
-	struct kvm_translation t = {.linear_address = rip};
-	const uint8_t *b;
-
-	if (kvm_ioctl_try(p->vcpu_fd, KVM_TRANSLATE, &t) < 0 || !t.valid)
-		return 0;
-	b = guest_ptr(&p->mem, t.physical_address, INSN_MAX);
-	if (!b)
-		return 0;
-	memcpy(out, b, INSN_MAX);
-	return INSN_MAX;
-}
-
 /* Says why the probe stopped at an exit it did not expect. */
 static void explain_exit(const struct probe_vm *p, struct probe_result *r)
 {
@@ -149,8 +134,10 @@ static void explain_exit(const struct probe_vm *p, struct probe_result *r)
 	kvm_ioctl_try(p->vcpu_fd, KVM_GET_REGS, &regs);
 	switch (p->run->exit_reason) {
 	case KVM_EXIT_INTERNAL_ERROR:
-		internal_error_describe(p->run, regs.rip, insn, insn_at(p, regs.rip, insn), NULL,
-		                        what, sizeof(what));
+		internal_error_describe(
+		    p->run, regs.rip, insn,
+		    internal_error_read_insn(p->vcpu_fd, &p->mem, regs.rip, insn), NULL, what,
+		    sizeof(what));
 		break;
 	case KVM_EXIT_SHUTDOWN:
 		snprintf(what, sizeof(what), "the guest triple-faulted at rip 0x%llx",
