@@ -7,7 +7,7 @@ LIB_OBJS := $(filter-out $(BUILD)/src/main.o,$(OBJS))
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	$(Q)$(CC) $(CFLAGS) -Isrc -o $@ $< $(LIB_OBJS) $(LDLIBS) -lcmocka
+	$(Q)$(CC) $(MOTE_CFLAGS) $(CFLAGS) -Isrc -o $@ $< $(LIB_OBJS) $(LDLIBS) -lcmocka
 
 unit: $(UNIT_BINS)
 	$(Q)tests/unit.sh $(UNIT_BINS)
@@ -19,12 +19,12 @@ INTEG_TOOLS := $(BUILD)/tests/probe-fault $(BUILD)/tests/mkpvh
 $(BUILD)/tests/probe-fault: tests/integration/probe_fault.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -Isrc -o $@ $< $(LIB_OBJS) $(LDLIBS)
+	$(Q)$(CC) $(MOTE_CFLAGS) $(CFLAGS) $(MOTE_LDFLAGS) $(LDFLAGS) -Isrc -o $@ $< $(LIB_OBJS) $(LDLIBS)
 
 $(BUILD)/tests/mkpvh: tests/integration/mkpvh.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	$(Q)$(CC) $(CFLAGS) -o $@ $<
+	$(Q)$(CC) $(MOTE_CFLAGS) $(CFLAGS) -o $@ $<
 
 # Everything the integration tests boot, built on the host.
 integration-deps: $(MOTE) guest $(INTEG_TOOLS)

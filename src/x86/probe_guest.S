@@ -7,6 +7,10 @@
  * mote's own process: it lives in a read-only data section. */
 #include "probe.h"
 
+#ifdef __CET__
+#include <cet.h> /* marks the object IBT and SHSTK compatible, as the C ones */
+#endif
+
 #define MSR_EFER           0xc0000080
 #define MSR_KERNEL_GS_BASE 0xc0000102
 #define EFER_LME_BIT       8
