@@ -18,7 +18,7 @@
 
 /* Bump when the probe or the verdict rules change: old cached verdicts
  * are then ignored. */
-#define CHECK_VERSION "mote-kvm-check 1"
+#define CHECK_VERSION "mote-kvm-check 2"
 
 /* How long the probe VM may take: a few ms on bare metal, far less than
  * this nested; past it the verdict is "hung" and not cached. */
@@ -229,32 +229,50 @@ static void run_probe(struct check *c, int fd)
 	}
 }
 
+enum kvm_verdict kvm_decide(const struct kvm_facts *f, char *reason, size_t n, bool *transient)
+{
+	const struct kvm_module *m = f->module;
+	bool pvm = m && !m->ordinary;
+	int w = 0;
+
+	*transient = false;
+	if (f->api != KVM_API_VERSION)
+		w = snprintf(reason, n, "%s speaks KVM API %d, mote needs %d", f->device, f->api,
+		             KVM_API_VERSION);
+	else if (f->missing)
+		w = snprintf(reason, n, "this KVM lacks %s", f->missing);
+	else if (!f->probe_ok) {
+		w = snprintf(reason, n, "%s", f->probe_why);
+		*transient = f->probe_transient;
+	} else if (pvm)
+		w = snprintf(reason, n, "the probe got through, but the KVM module is %s: %s",
+		             m->name, m->what);
+	else
+		return KVM_USABLE;
+	if (pvm && !f->probe_ok && w >= 0 && (size_t)w < n)
+		snprintf(reason + w, n - (size_t)w, ". The KVM module is %s: %s", m->name, m->what);
+	return KVM_UNUSABLE;
+}
+
 /* The verdict from what was found: the probe's evidence first, then what
  * is known of the module. */
 static void decide(struct check *c)
 {
 	const struct cap *miss = missing_cap(c);
+	char missing[128];
+	struct kvm_facts f = {
+	    .device = c->device,
+	    .api = c->api,
+	    .missing = miss ? missing : NULL,
+	    .module = c->module,
+	    .probe_ok = c->probe.ok,
+	    .probe_transient = c->probe_setup_failed || c->probe.timed_out,
+	    .probe_why = c->probe.why,
+	};
 
-	c->verdict = KVM_UNUSABLE;
-	if (c->api != KVM_API_VERSION)
-		snprintf(c->reason, sizeof(c->reason), "%s speaks KVM API %d, mote needs %d",
-		         c->device, c->api, KVM_API_VERSION);
-	else if (miss)
-		snprintf(c->reason, sizeof(c->reason), "this KVM lacks %s (%s)", miss->name,
-		         miss->what);
-	else if (!c->probe.ok) {
-		snprintf(c->reason, sizeof(c->reason), "%s", c->probe.why);
-		c->transient = c->probe_setup_failed || strstr(c->probe.why, "did not finish");
-	} else if (c->module && !c->module->ordinary)
-		snprintf(c->reason, sizeof(c->reason),
-		         "the probe got through, but the KVM module is %s: %s", c->module->name,
-		         c->module->what);
-	else
-		c->verdict = KVM_USABLE;
-	if (c->verdict == KVM_UNUSABLE && c->module && !c->module->ordinary && c->probed &&
-	    !c->probe.ok)
-		snprintf(c->reason + strlen(c->reason), sizeof(c->reason) - strlen(c->reason),
-		         ". The KVM module is %s: %s", c->module->name, c->module->what);
+	if (miss)
+		snprintf(missing, sizeof(missing), "%s (%s)", miss->name, miss->what);
+	c->verdict = kvm_decide(&f, c->reason, sizeof(c->reason), &c->transient);
 }
 
 /* Checks the device: opens it, reads its capabilities, runs the probe. */
@@ -323,11 +341,40 @@ static int cache_path(char *out, size_t n)
 	return w > 0 && (size_t)w < n ? 0 : -1;
 }
 
-/* Reads the cached verdict on the device into @c; -1 if there is none. */
+/* Which device node @path is now: a module reload makes it anew. */
+static int device_identity(const char *path, char *out, size_t n)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return -1;
+	snprintf(out, n, "%llx:%llx:%lld", (unsigned long long)st.st_rdev,
+	         (unsigned long long)st.st_ino, (long long)st.st_ctime);
+	return 0;
+}
+
+/* Splits @buf at its first @n newlines into @line[0..n]; -1 if it has fewer. */
+static int split_lines(char *buf, char **line, int n)
+{
+	line[0] = buf;
+	for (int i = 1; i <= n; i++) {
+		char *nl = strchr(line[i - 1], '\n');
+
+		if (!nl)
+			return -1;
+		*nl = '\0';
+		line[i] = nl + 1;
+	}
+	return 0;
+}
+
+/* Reads the cached verdict on the device into @c; -1 if there is none for
+ * this device as it is now. The file: CHECK_VERSION, the device's path,
+ * its identity, the verdict (0 or 1) and the reason, a line each. */
 static int cache_read(const char *path, struct check *c)
 {
-	char buf[sizeof(CHECK_VERSION) + PATH_MAX + sizeof(c->reason) + 8];
-	char *dev, *verdict, *reason;
+	char buf[sizeof(CHECK_VERSION) + PATH_MAX + 64 + sizeof(c->reason) + 8], id[64];
+	char *line[5];
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t len;
 
@@ -338,18 +385,13 @@ static int cache_read(const char *path, struct check *c)
 	if (len <= 0)
 		return -1;
 	buf[len] = '\0';
-	/* CHECK_VERSION \n device \n verdict \n reason \n */
-	dev = strchr(buf, '\n');
-	verdict = dev ? strchr(dev + 1, '\n') : NULL;
-	reason = verdict ? strchr(verdict + 1, '\n') : NULL;
-	if (!reason || strncmp(buf, CHECK_VERSION "\n", sizeof(CHECK_VERSION)))
+	if (split_lines(buf, line, 4) < 0 || strcmp(line[0], CHECK_VERSION) ||
+	    strcmp(line[1], c->device) || device_identity(c->device, id, sizeof(id)) < 0 ||
+	    strcmp(line[2], id) || (strcmp(line[3], "0") && strcmp(line[3], "1")))
 		return -1;
-	*verdict++ = *reason++ = '\0';
-	reason[strcspn(reason, "\n")] = '\0';
-	if (strcmp(dev + 1, c->device) || (strcmp(verdict, "0") && strcmp(verdict, "1")))
-		return -1;
-	c->verdict = verdict[0] == '1' ? KVM_UNUSABLE : KVM_USABLE;
-	snprintf(c->reason, sizeof(c->reason), "%s", reason);
+	line[4][strcspn(line[4], "\n")] = '\0';
+	c->verdict = line[3][0] == '1' ? KVM_UNUSABLE : KVM_USABLE;
+	snprintf(c->reason, sizeof(c->reason), "%s", line[4]);
 	return 0;
 }
 
@@ -391,18 +433,27 @@ static void prune_cache(const char *path)
 /* Caches @c's verdict; quietly does nothing where it cannot. */
 static void cache_write(const char *path, const struct check *c)
 {
-	char tmp[PATH_MAX + 16];
+	char tmp[PATH_MAX + 16], id[64];
 	FILE *f;
+	int fd;
 
-	if (c->transient || c->verdict == KVM_ABSENT)
+	if (c->transient || c->verdict == KVM_ABSENT ||
+	    device_identity(c->device, id, sizeof(id)) < 0)
 		return;
 	make_parents(path);
-	snprintf(tmp, sizeof(tmp), "%s.%d", path, (int)getpid());
-	f = fopen(tmp, "we");
-	if (!f)
+	snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
 		return;
-	fprintf(f, "%s\n%s\n%d\n%s\n", CHECK_VERSION, c->device, (int)c->verdict, c->reason);
-	if (fclose(f) != 0 || rename(tmp, path) != 0)
+	f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		unlink(tmp);
+		return;
+	}
+	fprintf(f, "%s\n%s\n%s\n%d\n%s\n", CHECK_VERSION, c->device, id, (int)c->verdict,
+	        c->reason);
+	if (fclose(f) != 0 || chmod(tmp, 0644) != 0 || rename(tmp, path) != 0)
 		unlink(tmp);
 	prune_cache(path);
 }
@@ -552,8 +603,14 @@ int kvm_check_for_run(struct err *e)
 	}
 	if (c.verdict != KVM_UNUSABLE)
 		return 0;
+	if (c.transient) {
+		warnx_("could not tell whether %s runs ordinary guests (%s); going on", c.device,
+		       c.reason);
+		return 0;
+	}
 	return err_set(e,
 	               "%s cannot run ordinary guests: %s. (The verdict of mote kvm-check, "
-	               "cached for this boot of the host; --no-kvm-check runs the guest anyway)",
+	               "cached for this boot of the host: mote kvm-check checks again; "
+	               "--no-kvm-check runs the guest anyway)",
 	               c.device, c.reason);
 }

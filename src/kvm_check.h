@@ -31,6 +31,22 @@ struct kvm_module {
  * and live or built in on a CPU that suits it; NULL if none. */
 const struct kvm_module *kvm_module_detect(const char *root);
 
+/* What a check of a KVM device that opened found. */
+struct kvm_facts {
+	const char *device;
+	int api;                         /* KVM_GET_API_VERSION's answer */
+	const char *missing;             /* a capability mote needs and lacks, or NULL */
+	const struct kvm_module *module; /* the module at work, or NULL */
+	bool probe_ok;                   /* the probe VM got through every step */
+	bool probe_transient;            /* it timed out or could not be set up */
+	const char *probe_why;           /* what stopped it */
+};
+
+/* The verdict on @f, with its reason in @reason (@n bytes); sets
+ * @transient when the verdict says nothing lasting about this KVM (a
+ * time-out, a set-up failure) and must not be cached or trusted. */
+enum kvm_verdict kvm_decide(const struct kvm_facts *f, char *reason, size_t n, bool *transient);
+
 /* The KVM device mote opens: $MOTE_KVM_DEVICE, else /dev/kvm. */
 const char *kvm_device_path(void);
 

@@ -48,6 +48,7 @@ static void set_fpu(int fd)
 
 void vcpu_create(struct vm *vm, struct vcpu *v, int id)
 {
+	bool paravirt;
 	void *run;
 	int ret;
 
@@ -58,9 +59,11 @@ void vcpu_create(struct vm *vm, struct vcpu *v, int id)
 	if (run == MAP_FAILED)
 		die("cannot map vCPU %d's kvm_run: %s", id, strerror(errno));
 	v->run = run;
-	ret = cpu_setup_cpuid(vm->kvm_fd, v->fd, id);
+	ret = cpu_setup_cpuid(vm->kvm_fd, v->fd, id, &paravirt);
 	if (ret < 0)
 		die("cannot give vCPU %d its CPUID: %s", id, strerror(-ret));
+	if (!paravirt && id == 0)
+		warnx_("KVM offers no paravirt CPUID leaves: the guest will not use kvm-clock");
 	set_fpu(v->fd);
 	set_lint(v->fd);
 }
@@ -119,7 +122,8 @@ static void internal_error(struct vcpu *v)
 	len = internal_error_insn(v->run, insn)
 	          ? 0
 	          : internal_error_read_insn(v->fd, &v->vm->mem, regs.rip, insn);
-	internal_error_describe(v->run, regs.rip, insn, len, kvm_host_cause(), what, sizeof(what));
+	internal_error_describe(v->run, regs.rip, internal_error_long_mode(v->fd), insn, len,
+	                        kvm_host_cause(), what, sizeof(what));
 	snprintf(msg, sizeof(msg), "vCPU %d: %s", v->id, what);
 	vm_stop(v->vm, VM_EXIT_ERROR, msg);
 }

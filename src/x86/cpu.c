@@ -139,7 +139,7 @@ static void fix_entry(struct kvm_cpuid_entry2 *e, int id)
 	}
 }
 
-int cpu_setup_cpuid(int kvm_fd, int vcpu_fd, int id)
+int cpu_setup_cpuid(int kvm_fd, int vcpu_fd, int id, bool *paravirt)
 {
 	int ret;
 	struct kvm_cpuid2 *c = supported_cpuid(kvm_fd, &ret);
@@ -152,8 +152,8 @@ int cpu_setup_cpuid(int kvm_fd, int vcpu_fd, int id)
 		if (c->entries[i].function == CPUID_KVM_FEATURES)
 			has_kvm_leaves = 1;
 	}
-	if (!has_kvm_leaves)
-		warnx_("KVM offers no paravirt CPUID leaves: the guest will not use kvm-clock");
+	if (paravirt)
+		*paravirt = has_kvm_leaves;
 	ret = kvm_ioctl_try(vcpu_fd, KVM_SET_CPUID2, c);
 	free(c);
 	return ret;

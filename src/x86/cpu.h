@@ -5,6 +5,7 @@
 
 #include "../mem.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define GDT_SEL_CODE 0x10 /* __BOOT_CS of the Linux boot protocol */
@@ -40,7 +41,8 @@ int cpu_enter_long64(int vcpu_fd, const struct guest_mem *m, uint64_t cr3, uint6
                      uint64_t rsi);
 
 /* Gives vCPU @id the host's KVM-supported CPUID with the KVM paravirt
- * leaves (kvm-clock) and its own APIC ID; 0 or -errno. */
-int cpu_setup_cpuid(int kvm_fd, int vcpu_fd, int id);
+ * leaves (kvm-clock) and its own APIC ID; 0 or -errno. Sets @paravirt
+ * (if not NULL) to whether KVM offered those leaves. */
+int cpu_setup_cpuid(int kvm_fd, int vcpu_fd, int id, bool *paravirt);
 
 #endif

@@ -55,8 +55,9 @@ size_t internal_error_insn(const struct kvm_run *run, uint8_t out[INSN_MAX])
 	return len;
 }
 
-/* Skips legacy prefixes and REX; returns the index of the opcode, or @len. */
-static size_t skip_prefixes(const uint8_t *b, size_t len)
+/* Skips legacy prefixes and, in 64-bit code, REX; returns the index of
+ * the opcode, or @len. */
+static size_t skip_prefixes(const uint8_t *b, size_t len, bool long_mode)
 {
 	size_t i = 0;
 
@@ -66,7 +67,7 @@ static size_t skip_prefixes(const uint8_t *b, size_t len)
 		              c == 0x2e || c == 0x36 || c == 0x3e || c == 0x26 || c == 0x64 ||
 		              c == 0x65;
 
-		if (!legacy && (c & 0xf0) != 0x40)
+		if (!legacy && (!long_mode || (c & 0xf0) != 0x40))
 			break;
 		i++;
 	}
@@ -130,17 +131,24 @@ static const char *two_byte(const uint8_t *b, size_t len)
 	return NULL;
 }
 
-const char *insn_name(const uint8_t *b, size_t len)
+/* In 32-bit code, c4, c5 and 62 are VEX and EVEX only when the next byte
+ * would be a register ModRM (les, lds and bound take memory). */
+static bool vex_form(const uint8_t *b, size_t i, size_t len, bool long_mode)
 {
-	size_t i = skip_prefixes(b, len);
+	return long_mode || (i + 1 < len && (b[i + 1] & 0xc0) == 0xc0);
+}
+
+const char *insn_name(const uint8_t *b, size_t len, bool long_mode)
+{
+	size_t i = skip_prefixes(b, len, long_mode);
 
 	if (i >= len)
 		return NULL;
 	switch (b[i]) {
 	case 0x0f: return i + 1 < len ? two_byte(b + i + 1, len - i - 1) : NULL;
 	case 0xc4:
-	case 0xc5: return "AVX instruction (VEX)";
-	case 0x62: return "AVX-512 instruction (EVEX)";
+	case 0xc5: return vex_form(b, i, len, long_mode) ? "AVX instruction (VEX)" : NULL;
+	case 0x62: return vex_form(b, i, len, long_mode) ? "AVX-512 instruction (EVEX)" : NULL;
 	case 0xcc: return "int3";
 	case 0xcd: return "int";
 	case 0xcf: return "iret";
@@ -180,9 +188,10 @@ __attribute__((format(printf, 4, 5))) static void append(char *out, size_t n, si
 }
 
 /* Appends the instruction bytes and their name. */
-static void put_insn(char *out, size_t n, size_t *at, const uint8_t *insn, size_t len)
+static void put_insn(char *out, size_t n, size_t *at, const uint8_t *insn, size_t len,
+                     bool long_mode)
 {
-	const char *name = insn_name(insn, len);
+	const char *name = insn_name(insn, len, long_mode);
 
 	append(out, n, at, ": instruction");
 	for (size_t i = 0; i < len; i++)
@@ -191,8 +200,9 @@ static void put_insn(char *out, size_t n, size_t *at, const uint8_t *insn, size_
 		append(out, n, at, " (%s)", name);
 }
 
-void internal_error_describe(const struct kvm_run *run, uint64_t rip, const uint8_t *insn,
-                             size_t insn_len, const char *cause, char *out, size_t n)
+void internal_error_describe(const struct kvm_run *run, uint64_t rip, bool long_mode,
+                             const uint8_t *insn, size_t insn_len, const char *cause, char *out,
+                             size_t n)
 {
 	uint32_t sub = run->internal.suberror;
 	uint8_t kvm_insn[INSN_MAX];
@@ -205,9 +215,9 @@ void internal_error_describe(const struct kvm_run *run, uint64_t rip, const uint
 	append(out, n, &at, "KVM internal error: %s (suberror %u) at rip 0x%llx",
 	       internal_error_name(sub), sub, (unsigned long long)rip);
 	if (len)
-		put_insn(out, n, &at, kvm_insn, len);
+		put_insn(out, n, &at, kvm_insn, len, long_mode);
 	else if (insn && insn_len)
-		put_insn(out, n, &at, insn, insn_len < INSN_MAX ? insn_len : INSN_MAX);
+		put_insn(out, n, &at, insn, insn_len < INSN_MAX ? insn_len : INSN_MAX, long_mode);
 	else if (sub == KVM_INTERNAL_ERROR_EMULATION)
 		append(out, n, &at, ": no instruction bytes (rip is not in guest RAM)");
 	append(out, n, &at, ". Likely cause: %s", cause ? cause : generic_cause(sub));
@@ -226,4 +236,11 @@ size_t internal_error_read_insn(int vcpu_fd, const struct guest_mem *m, uint64_t
 		return 0;
 	memcpy(out, b, INSN_MAX);
 	return INSN_MAX;
+}
+
+bool internal_error_long_mode(int vcpu_fd)
+{
+	struct kvm_sregs sregs;
+
+	return kvm_ioctl_try(vcpu_fd, KVM_GET_SREGS, &sregs) == 0 && sregs.cs.l;
 }

@@ -13,13 +13,15 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/mman.h>
-#include <sys/time.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 _Static_assert(PROBE_PML4_ADDR == BOOT_PML4_ADDR, "the probe uses mote's boot page tables");
-_Static_assert(PROBE_CODE_ADDR >= BOOT_PD_ADDR + 4 * PAGE_SIZE, "probe code above the tables");
+_Static_assert(PROBE_CODE_ADDR >= BOOT_PD_ADDR + PT_IDENTITY_SIZE / GiB * PAGE_SIZE,
+               "probe code above the page tables");
 _Static_assert(PROBE_XSAVE_ADDR % 64 == 0, "xsave needs a 64-byte aligned area");
 
 /* Exits a sane probe makes: a dozen. More means something loops. */
@@ -39,8 +41,8 @@ const char *probe_step_name(int step)
 	    [0] = "before its first instruction",
 	    [PROBE_STEP_PROTECTED] = "32-bit protected-mode entry",
 	    [PROBE_STEP_CPUID] = "cpuid",
-	    [PROBE_STEP_LONG_MODE] = "switch to long mode (own GDT, CR4.PAE, CR3, EFER.LME by "
-	                             "wrmsr, CR0.PG, far jump)",
+	    [PROBE_STEP_LONG_MODE] = ("switch to long mode (own GDT, CR4.PAE, CR3, EFER.LME by "
+	                              "wrmsr, CR0.PG, far jump)"),
 	    [PROBE_STEP_MSR] = "privileged MSR write and read (IA32_KERNEL_GS_BASE)",
 	    [PROBE_STEP_XSAVE] = "FPU set-up (CR4.OSXSAVE, xsetbv, xgetbv, xsave, xrstor)",
 	    [PROBE_STEP_IDT] = "int3 caught by the guest's own IDT (lidt, int3, iretq)",
@@ -105,7 +107,7 @@ static int probe_create(struct probe_vm *p, int kvm_fd, struct err *e)
 		p->run = NULL;
 		return err_set(e, "probe VM: cannot map kvm_run: %m");
 	}
-	ret = cpu_setup_cpuid(kvm_fd, p->vcpu_fd, 0);
+	ret = cpu_setup_cpuid(kvm_fd, p->vcpu_fd, 0, NULL);
 	if (ret < 0)
 		return setup_failed(e, "setting its CPUID", ret);
 	ret = cpu_enter_flat32(p->vcpu_fd, &p->mem, PROBE_CODE_ADDR, 0);
@@ -130,14 +132,14 @@ static void explain_exit(const struct probe_vm *p, struct probe_result *r)
 	struct kvm_regs regs = {0};
 	uint8_t insn[INSN_MAX];
 	char what[ERR_MAX - 128];
+	size_t len;
 
 	kvm_ioctl_try(p->vcpu_fd, KVM_GET_REGS, &regs);
 	switch (p->run->exit_reason) {
 	case KVM_EXIT_INTERNAL_ERROR:
-		internal_error_describe(
-		    p->run, regs.rip, insn,
-		    internal_error_read_insn(p->vcpu_fd, &p->mem, regs.rip, insn), NULL, what,
-		    sizeof(what));
+		len = internal_error_read_insn(p->vcpu_fd, &p->mem, regs.rip, insn);
+		internal_error_describe(p->run, regs.rip, internal_error_long_mode(p->vcpu_fd),
+		                        insn, len, NULL, what, sizeof(what));
 		break;
 	case KVM_EXIT_SHUTDOWN:
 		snprintf(what, sizeof(what), "the guest triple-faulted at rip 0x%llx",
@@ -188,29 +190,81 @@ static int probe_exit(const struct probe_vm *p, struct probe_result *r)
 	return 1;
 }
 
-static void on_alarm(int sig)
+/* The probe's time-out: a timer of the calling thread on a signal of its
+ * own, so that a timer or alarm mote inherited stays as it was. */
+#define PROBE_TIMER_SIGNAL (SIGRTMIN + 1)
+
+static volatile sig_atomic_t timed_out;
+static struct kvm_run *volatile timed_run;
+
+static void on_timer(int sig)
 {
 	(void)sig;
+	timed_out = 1;
+	if (timed_run)
+		timed_run->immediate_exit = 1; /* lost no matter when it comes */
+}
+
+struct probe_timer {
+	timer_t id;
+	bool armed;
+	struct sigaction old_action;
+	sigset_t old_mask;
+};
+
+static int timer_arm(struct probe_timer *t, struct kvm_run *run, int timeout_ms)
+{
+	struct sigaction sa = {.sa_handler = on_timer};
+	struct sigevent ev = {.sigev_notify = SIGEV_THREAD_ID, .sigev_signo = PROBE_TIMER_SIGNAL};
+	struct itimerspec when = {.it_value = {timeout_ms / 1000, (timeout_ms % 1000) * 1000000L}};
+	sigset_t set;
+
+	ev._sigev_un._tid = (pid_t)syscall(SYS_gettid); /* sigev_notify_thread_id */
+	timed_out = 0;
+	timed_run = run;
+	sigaction(PROBE_TIMER_SIGNAL, &sa, &t->old_action); /* no SA_RESTART */
+	sigemptyset(&set);
+	sigaddset(&set, PROBE_TIMER_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &set, &t->old_mask);
+	t->armed = timer_create(CLOCK_MONOTONIC, &ev, &t->id) == 0;
+	return t->armed ? timer_settime(t->id, 0, &when, NULL) : -1;
+}
+
+static void timer_disarm(struct probe_timer *t)
+{
+	if (t->armed)
+		timer_delete(t->id);
+	pthread_sigmask(SIG_SETMASK, &t->old_mask, NULL);
+	sigaction(PROBE_TIMER_SIGNAL, &t->old_action, NULL);
+	timed_run = NULL;
 }
 
 /* Runs the vCPU until the probe ends, an error, or @timeout_ms. */
 static void probe_loop(const struct probe_vm *p, int timeout_ms, struct probe_result *r)
 {
-	struct sigaction sa = {.sa_handler = on_alarm}, old;
-	struct itimerval t = {.it_value = {timeout_ms / 1000, (timeout_ms % 1000) * 1000}};
-	struct itimerval off = {0};
+	struct probe_timer t;
 	int n, ret = 0;
 
-	sigaction(SIGALRM, &sa, &old); /* no SA_RESTART: KVM_RUN returns EINTR */
-	setitimer(ITIMER_REAL, &t, NULL);
-	for (n = 0; n < PROBE_MAX_EXITS; n++) {
+	if (timer_arm(&t, p->run, timeout_ms) < 0) {
+		snprintf(r->why, sizeof(r->why), "probe VM: no timer for its time-out: %s",
+		         strerror(errno));
+		r->timed_out = true; /* a host problem of the moment: not a verdict */
+		timer_disarm(&t);
+		return;
+	}
+	for (n = 0; n < PROBE_MAX_EXITS && !timed_out; n++) {
 		ret = kvm_ioctl_try(p->vcpu_fd, KVM_RUN, NULL);
+		if (ret == -EINTR && !timed_out) {
+			p->run->immediate_exit = 0; /* another signal (a stop, a tracer) */
+			n--;
+			continue;
+		}
 		if (ret < 0 || probe_exit(p, r))
 			break;
 	}
-	setitimer(ITIMER_REAL, &off, NULL);
-	sigaction(SIGALRM, &old, NULL);
-	if (ret == -EINTR)
+	r->timed_out = timed_out;
+	timer_disarm(&t);
+	if (r->timed_out)
 		snprintf(r->why, sizeof(r->why),
 		         "the probe VM did not finish in %d ms; it hung in step %d, %s", timeout_ms,
 		         r->step, probe_step_name(r->step));
@@ -242,6 +296,6 @@ int probe_run_code(int kvm_fd, const uint8_t *code, size_t len, int timeout_ms,
 
 int probe_run(int kvm_fd, int timeout_ms, struct probe_result *r, struct err *e)
 {
-	return probe_run_code(kvm_fd, probe_guest_start,
-	                      (size_t)(probe_guest_end - probe_guest_start), timeout_ms, r, e);
+	return probe_run_code(kvm_fd, probe_guest_start, (size_t)probe_guest_size, timeout_ms, r,
+	                      e);
 }

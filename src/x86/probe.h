@@ -52,6 +52,7 @@ struct probe_result {
 	bool ok;           /* every step got through */
 	int step;          /* the last step the probe announced (0: none) */
 	bool xsave_absent; /* the xsave step was skipped: no XSAVE in CPUID */
+	bool timed_out;    /* it did not finish in time: no verdict on this KVM */
 	double ms;         /* from KVM_CREATE_VM to the end */
 	char why[ERR_MAX]; /* what stopped it, when !ok */
 };
@@ -69,8 +70,9 @@ int probe_run_code(int kvm_fd, const uint8_t *code, size_t len, int timeout_ms,
 /* Names step @step ("cpuid", ...), or "before its first instruction". */
 const char *probe_step_name(int step);
 
-/* The probe guest's code, assembled into mote (probe_guest.S). */
-extern const uint8_t probe_guest_start[], probe_guest_end[];
+/* The probe guest's code, assembled into mote (probe_guest.S), and its size. */
+extern const uint8_t probe_guest_start[];
+extern const uint64_t probe_guest_size;
 #endif
 
 #endif

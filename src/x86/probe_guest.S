@@ -38,7 +38,7 @@
 
 	.section .rodata.probe_guest, "a"
 	.globl probe_guest_start
-	.globl probe_guest_end
+	.globl probe_guest_size
 
 	.code32
 probe_guest_start:
@@ -54,7 +54,12 @@ probe_guest_start:
 	xor %ecx, %ecx
 	cpuid
 	mov %ecx, %esi			/* leaf 1 ECX, for the XSAVE bit */
-	mov $0x80000001, %eax
+	mov $0x80000000, %eax
+	cpuid
+	cmp $0x80000001, %eax		/* the highest extended leaf */
+	jae 1f
+	wrong PROBE_STEP_CPUID
+1:	mov $0x80000001, %eax
 	xor %ecx, %ecx
 	cpuid
 	bt $CPUID_EXT_EDX_LM, %edx	/* long mode offered */
@@ -171,5 +176,9 @@ int3_handler:
 	mov $PROBE_INT3_SEEN, %r8d
 	iretq
 probe_guest_end:
+
+	.balign 8
+probe_guest_size:
+	.quad probe_guest_end - probe_guest_start
 
 	.section .note.GNU-stack, "", @progbits

@@ -56,7 +56,7 @@ static int break_code(const char *what, uint8_t *code, size_t n)
 
 int main(int argc, char **argv)
 {
-	size_t n = (size_t)(probe_guest_end - probe_guest_start);
+	size_t n = (size_t)probe_guest_size;
 	uint8_t *code = malloc(n);
 	struct probe_result r;
 	struct err e;

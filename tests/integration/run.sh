@@ -8,6 +8,8 @@ shopt -s extglob
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 MOTE=${MOTE:-build/mote}
+BUILD_DIR=$(dirname "$MOTE")
+TESTBIN=$BUILD_DIR/tests
 GUEST=${GUEST:-build/guest}
 VMLINUX=$GUEST/vmlinux
 BZIMAGE=$GUEST/bzImage
@@ -473,7 +475,7 @@ if selected kvm-check-cache-pruned; then
 	echo recent >"$work/prune/kvm-check/recent-boot"
 	touch -d '3 days ago' "$work/prune/kvm-check/old-boot"
 	MOTE_CACHE=$work/prune "$MOTE" kvm-check >"$out" 2>&1
-	if [ "$(sed -n 3p "$work/prune/kvm-check/$id" 2>/dev/null)" != 0 ]; then
+	if [ "$(sed -n 4p "$work/prune/kvm-check/$id" 2>/dev/null)" != 0 ]; then
 		fail kvm-check-cache-pruned "no usable verdict cached for boot $id"
 	elif [ -e "$work/prune/kvm-check/old-boot" ] || [ ! -e "$work/prune/kvm-check/recent-boot" ]; then
 		fail kvm-check-cache-pruned "the old verdict was kept or the recent one removed"
@@ -487,7 +489,7 @@ fi
 expect_probe() {
 	local name=$1
 	selected "$name" || return 0
-	timeout 60 build/tests/probe-fault "$2" >"$out" 2>&1
+	timeout 60 "$TESTBIN/probe-fault" "$2" >"$out" 2>&1
 	rc=$?
 	if [ $rc -ne "$3" ]; then
 		fail "$name" "probe-fault $2 exited $rc, expected $3"
@@ -505,7 +507,7 @@ expect_probe probe-wrong-result wrong-msr 1 "step 4, privileged MSR write and re
 # A guest that makes KVM fail: the error names the suberror, the
 # instruction KVM could not emulate, and a likely cause.
 if selected internal-error-decoded; then
-	build/tests/mkpvh "$work/flds.elf"
+	"$TESTBIN/mkpvh" "$work/flds.elf"
 	run_mote --kernel "$work/flds.elf" --no-balloon
 	if [ $rc -ne 1 ]; then
 		fail internal-error-decoded "mote exited $rc, expected 1"
@@ -519,9 +521,10 @@ fi
 # mote run trusts this boot's cached verdict: an unusable one refuses
 # before the guest starts, --no-kvm-check boots all the same.
 if selected kvm-check-cached-refusal; then
-	mkdir -p "$work/cache/kvm-check"
-	printf 'mote-kvm-check 1\n%s\n1\nfake verdict for the test\n' "${MOTE_KVM_DEVICE:-/dev/kvm}" \
-		>"$work/cache/kvm-check/$(cat /proc/sys/kernel/random/boot_id)"
+	# A real check writes the verdict; the test turns it into a refusal.
+	MOTE_CACHE=$work/cache "$MOTE" kvm-check >/dev/null 2>&1
+	verdict_file=$work/cache/kvm-check/$(cat /proc/sys/kernel/random/boot_id)
+	sed -i '4s/.*/1/; 5s/.*/fake verdict for the test/' "$verdict_file"
 	MOTE_CACHE=$work/cache run_mote --kernel "$VMLINUX" --initrd "$INITRD" --cmdline "console=ttyS0 quiet"
 	if [ $rc -ne 1 ] || ! grep -q "cannot run ordinary guests: fake verdict for the test.*--no-kvm-check" "$out"; then
 		fail kvm-check-cached-refusal "exit $rc, expected 1 with the cached reason"
@@ -541,7 +544,7 @@ fi
 # make run tells the truth: a kernel that fails makes it fail, saying why.
 if selected make-run-fails; then
 	head -c 100000 "$VMLINUX" >"$work/truncated-demo"
-	timeout 600 make --no-print-directory run DEMO_KERNEL="$work/truncated-demo" >"$out" 2>&1
+	timeout 600 make --no-print-directory run BUILD="$BUILD_DIR" DEMO_KERNEL="$work/truncated-demo" >"$out" 2>&1
 	rc=$?
 	if [ $rc -eq 0 ]; then
 		fail make-run-fails "make run exited 0 on a truncated kernel"

@@ -34,8 +34,8 @@ static void test_recorded_xrstor_failure(void **state)
 
 	(void)state;
 	emulation_failure(&run, xrstor, sizeof(xrstor));
-	internal_error_describe(&run, 0xffffffff81ae6633ULL, NULL, 0, "this host's KVM is PVM", msg,
-	                        sizeof(msg));
+	internal_error_describe(&run, 0xffffffff81ae6633ULL, true, NULL, 0,
+	                        "this host's KVM is PVM", msg, sizeof(msg));
 	assert_string_equal(msg, "KVM internal error: emulation failure (suberror 1) at rip "
 	                         "0xffffffff81ae6633: instruction 48 0f ae 2f (xrstor). "
 	                         "Likely cause: this host's KVM is PVM");
@@ -50,7 +50,7 @@ static void test_kvm_bytes_win_over_the_callers(void **state)
 
 	(void)state;
 	emulation_failure(&run, flds, sizeof(flds));
-	internal_error_describe(&run, 0x100005, other, sizeof(other), NULL, msg, sizeof(msg));
+	internal_error_describe(&run, 0x100005, true, other, sizeof(other), NULL, msg, sizeof(msg));
 	assert_non_null(strstr(msg, "instruction d9 00 (x87 FPU instruction)"));
 	assert_non_null(strstr(msg, "Likely cause: KVM had to emulate"));
 }
@@ -65,9 +65,9 @@ static void test_old_kvm_without_bytes_uses_guest_memory(void **state)
 	memset(&run, 0, sizeof(run));
 	run.internal.suberror = KVM_INTERNAL_ERROR_EMULATION;
 	run.internal.ndata = 0; /* before Linux 5.14 */
-	internal_error_describe(&run, 0x1000, xsetbv, sizeof(xsetbv), NULL, msg, sizeof(msg));
+	internal_error_describe(&run, 0x1000, true, xsetbv, sizeof(xsetbv), NULL, msg, sizeof(msg));
 	assert_non_null(strstr(msg, "instruction 0f 01 d1 (xsetbv)"));
-	internal_error_describe(&run, 0xe0000000, NULL, 0, NULL, msg, sizeof(msg));
+	internal_error_describe(&run, 0xe0000000, true, NULL, 0, NULL, msg, sizeof(msg));
 	assert_non_null(strstr(msg, "no instruction bytes (rip is not in guest RAM)"));
 }
 
@@ -94,7 +94,7 @@ static void test_other_suberrors_are_named(void **state)
 	(void)state;
 	memset(&run, 0, sizeof(run));
 	run.internal.suberror = KVM_INTERNAL_ERROR_DELIVERY_EV;
-	internal_error_describe(&run, 0x2000, NULL, 0, NULL, msg, sizeof(msg));
+	internal_error_describe(&run, 0x2000, true, NULL, 0, NULL, msg, sizeof(msg));
 	assert_non_null(strstr(msg, "event delivery failed (suberror 3) at rip 0x2000. Likely "
 	                            "cause: the guest's exception could not be delivered"));
 	assert_string_equal(internal_error_name(KVM_INTERNAL_ERROR_SIMUL_EX),
@@ -113,7 +113,7 @@ static void test_small_buffer_is_cut_and_terminated(void **state)
 	(void)state;
 	memset(msg, 'x', sizeof(msg));
 	emulation_failure(&run, xrstor, sizeof(xrstor));
-	internal_error_describe(&run, 0x1, NULL, 0, NULL, msg, sizeof(msg));
+	internal_error_describe(&run, 0x1, true, NULL, 0, NULL, msg, sizeof(msg));
 	assert_int_equal(strlen(msg), sizeof(msg) - 1);
 	assert_memory_equal(msg, "KVM internal error: emu", sizeof(msg) - 1);
 }
@@ -142,7 +142,7 @@ static void test_instruction_names(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		assert_string_equal(insn_name(cases[i].b, cases[i].len), cases[i].name);
+		assert_string_equal(insn_name(cases[i].b, cases[i].len, true), cases[i].name);
 }
 
 static void test_hostile_bytes_name_nothing(void **state)
@@ -154,11 +154,25 @@ static void test_hostile_bytes_name_nothing(void **state)
 
 	(void)state;
 	memset(prefixes, 0x66, sizeof(prefixes)); /* prefixes and no opcode */
-	assert_null(insn_name(prefixes, sizeof(prefixes)));
-	assert_null(insn_name(prefixes, 0));
-	assert_null(insn_name(esc, sizeof(esc)));     /* escape at the end */
-	assert_null(insn_name(group, sizeof(group))); /* group without ModRM */
-	assert_null(insn_name(plain, sizeof(plain)));
+	assert_null(insn_name(prefixes, sizeof(prefixes), true));
+	assert_null(insn_name(prefixes, 0, true));
+	assert_null(insn_name(esc, sizeof(esc), true));     /* escape at the end */
+	assert_null(insn_name(group, sizeof(group), true)); /* group without ModRM */
+	assert_null(insn_name(plain, sizeof(plain), true));
+}
+
+static void test_32_bit_code_has_no_rex(void **state)
+{
+	static const uint8_t rex_wrmsr[] = {0x40, 0x0f, 0x30}; /* inc %eax; wrmsr in 32-bit */
+	static const uint8_t vex[] = {0xc5, 0xf8, 0x77};       /* vzeroupper */
+	static const uint8_t lds[] = {0xc5, 0x00};             /* lds (%eax), %eax */
+
+	(void)state;
+	assert_string_equal(insn_name(rex_wrmsr, sizeof(rex_wrmsr), true), "wrmsr");
+	assert_null(insn_name(rex_wrmsr, sizeof(rex_wrmsr), false));
+	assert_string_equal(insn_name(vex, sizeof(vex), false), "AVX instruction (VEX)");
+	assert_null(insn_name(lds, sizeof(lds), false));
+	assert_string_equal(insn_name(lds, sizeof(lds), true), "AVX instruction (VEX)");
 }
 
 int main(void)
@@ -172,6 +186,7 @@ int main(void)
 	    cmocka_unit_test(test_small_buffer_is_cut_and_terminated),
 	    cmocka_unit_test(test_instruction_names),
 	    cmocka_unit_test(test_hostile_bytes_name_nothing),
+	    cmocka_unit_test(test_32_bit_code_has_no_rex),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

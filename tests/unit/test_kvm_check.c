@@ -120,10 +120,20 @@ static void test_nothing_at_all(void **state)
 
 /* ---- The cache. mote run reads it; an absent device is never cached. ---- */
 
-static char cache_file[256];
+static char cache_file[256], device[128], identity[64];
+
+/* The cache's first three lines for @device as it is now. */
+static const char *head(void)
+{
+	static char buf[512];
+
+	snprintf(buf, sizeof(buf), "mote-kvm-check 2\n%s\n%s\n", device, identity);
+	return buf;
+}
 
 static int use_cache(void **state)
 {
+	struct stat st;
 	char id[64] = {0};
 	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
 
@@ -133,8 +143,13 @@ static int use_cache(void **state)
 	fclose(f);
 	id[strcspn(id, "\n")] = '\0';
 	snprintf(cache_file, sizeof(cache_file), "%s/kvm-check/%s", root, id);
+	snprintf(device, sizeof(device), "%s/kvm", root);
+	put("kvm", "not a KVM device\n");
+	assert_int_equal(stat(device, &st), 0);
+	snprintf(identity, sizeof(identity), "%llx:%llx:%lld", (unsigned long long)st.st_rdev,
+	         (unsigned long long)st.st_ino, (long long)st.st_ctime);
 	setenv("MOTE_CACHE", root, 1);
-	setenv("MOTE_KVM_DEVICE", "/nonexistent/kvm", 1);
+	setenv("MOTE_KVM_DEVICE", device, 1);
 	return 0;
 }
 
@@ -143,49 +158,13 @@ static void cache(const char *text)
 	put(strstr(cache_file, "/kvm-check/") + 1, text);
 }
 
-static void test_no_device_is_left_to_open_and_not_cached(void **state)
+/* Caches @head() followed by @tail. */
+static void cache_tail(const char *tail)
 {
-	struct err e;
+	char buf[1024];
 
-	(void)state;
-	assert_int_equal(kvm_check_for_run(&e), 0);
-	assert_int_equal(access(cache_file, F_OK), -1);
-}
-
-static void test_cached_unusable_verdict_refuses(void **state)
-{
-	struct err e;
-
-	(void)state;
-	cache("mote-kvm-check 1\n/nonexistent/kvm\n1\nthe probe VM stopped in step 5\n");
-	assert_int_equal(kvm_check_for_run(&e), -1);
-	assert_non_null(strstr(e.msg, "/nonexistent/kvm cannot run ordinary guests: the probe VM "
-	                              "stopped in step 5"));
-	assert_non_null(strstr(e.msg, "--no-kvm-check"));
-}
-
-static void test_cached_usable_verdict_runs(void **state)
-{
-	struct err e;
-
-	(void)state;
-	cache("mote-kvm-check 1\n/nonexistent/kvm\n0\n\n");
-	assert_int_equal(kvm_check_for_run(&e), 0);
-}
-
-static void test_cache_of_another_device_or_version_is_ignored(void **state)
-{
-	static const char *const stale[] = {
-	    "mote-kvm-check 1\n/dev/other\n1\nreason\n",
-	    "mote-kvm-check 0\n/nonexistent/kvm\n1\nreason\n",
-	};
-	struct err e;
-
-	(void)state;
-	for (size_t i = 0; i < sizeof(stale) / sizeof(stale[0]); i++) {
-		cache(stale[i]);
-		assert_int_equal(kvm_check_for_run(&e), 0);
-	}
+	snprintf(buf, sizeof(buf), "%s%s", head(), tail);
+	cache(buf);
 }
 
 /* kvm-check --cached: the verdict of the cache, or of a check (2 here). */
@@ -198,30 +177,81 @@ static int cached_status(void)
 	return kvm_check_cmd(2, argv);
 }
 
+static void test_no_device_is_left_to_open_and_not_cached(void **state)
+{
+	struct err e;
+
+	(void)state;
+	assert_int_equal(kvm_check_for_run(&e), 0); /* not KVM: opening it says why */
+	assert_int_equal(access(cache_file, F_OK), -1);
+	setenv("MOTE_KVM_DEVICE", "/nonexistent/kvm", 1);
+	assert_int_equal(kvm_check_for_run(&e), 0);
+	assert_int_equal(access(cache_file, F_OK), -1);
+}
+
+static void test_cached_unusable_verdict_refuses(void **state)
+{
+	struct err e;
+
+	(void)state;
+	cache_tail("1\nthe probe VM stopped in step 5\n");
+	assert_int_equal(kvm_check_for_run(&e), -1);
+	assert_non_null(
+	    strstr(e.msg, "cannot run ordinary guests: the probe VM stopped in step 5"));
+	assert_non_null(strstr(e.msg, device));
+	assert_non_null(strstr(e.msg, "mote kvm-check checks again"));
+	assert_non_null(strstr(e.msg, "--no-kvm-check"));
+}
+
+static void test_cached_usable_verdict_runs(void **state)
+{
+	struct err e;
+
+	(void)state;
+	cache_tail("0\n\n");
+	assert_int_equal(kvm_check_for_run(&e), 0);
+	assert_int_equal(cached_status(), 0);
+}
+
+static void test_cache_of_another_device_or_version_is_ignored(void **state)
+{
+	char text[3][512];
+
+	(void)state;
+	snprintf(text[0], sizeof(text[0]), "mote-kvm-check 2\n/dev/other\n%s\n1\nr\n", identity);
+	snprintf(text[1], sizeof(text[1]), "mote-kvm-check 1\n%s\n%s\n1\nr\n", device, identity);
+	/* the same path, but the node was made anew (a module reload) */
+	snprintf(text[2], sizeof(text[2]), "mote-kvm-check 2\n%s\nae8:1:1\n1\nr\n", device);
+	for (size_t i = 0; i < 3; i++) {
+		cache(text[i]);
+		assert_int_equal(cached_status(), 2); /* checked anew: not a KVM device */
+	}
+}
+
 static void test_corrupt_cache_is_ignored(void **state)
 {
 	static const char *const corrupt[] = {
 	    "",
-	    "mote-kvm-check 1\n",
-	    "mote-kvm-check 1\n/nonexistent/kvm\n",
-	    "mote-kvm-check 1\n/nonexistent/kvm\n7\nreason\n",
-	    "mote-kvm-check 1\n/nonexistent/kvm\n1x\nreason\n",
-	    "mote-kvm-check 1\n/nonexistent/kvm\n\nreason\n",
-	    "mote-kvm-check 1\n/nonexistent/kvm\n-1\nreason\n",
-	    "mote-kvm-check 1\n/nonexistent/kvm\n01\nreason\n",
-	    "mote-kvm-check 1\n/nonexistent/kvm\n2\nreason\n",
-	    "\x7f"
-	    "ELF\x02\x01\x01",
+	    "7\nreason\n",
+	    "1x\nreason\n",
+	    "\nreason\n",
+	    "-1\nreason\n",
+	    "01\nreason\n",
+	    "2\nreason\n",
+	    "1",
+	    "\177ELF\2\1\1",
 	};
 	struct err e;
 
 	(void)state;
+	cache("mote-kvm-check 2\n"); /* cut short */
+	assert_int_equal(cached_status(), 2);
 	for (size_t i = 0; i < sizeof(corrupt) / sizeof(corrupt[0]); i++) {
-		cache(corrupt[i]);
+		cache_tail(corrupt[i]);
 		assert_int_equal(kvm_check_for_run(&e), 0);
 		assert_int_equal(cached_status(), 2); /* checked anew: no device here */
 	}
-	cache("mote-kvm-check 1\n/nonexistent/kvm\n0\n\n"); /* and a sound one is taken */
+	cache_tail("0\n\n"); /* and a sound one is taken */
 	assert_int_equal(cached_status(), 0);
 }
 
@@ -231,7 +261,7 @@ static void test_command_reports_cached_verdict_as_status(void **state)
 	char *bad[] = {a0, b1, NULL};
 
 	(void)state;
-	cache("mote-kvm-check 1\n/nonexistent/kvm\n1\nfake reason\n");
+	cache_tail("1\nfake reason\n");
 	assert_int_equal(cached_status(), 1);
 	unlink(cache_file);
 	assert_int_equal(cached_status(), 2); /* no device: checked, not cached */
@@ -240,9 +270,71 @@ static void test_command_reports_cached_verdict_as_status(void **state)
 	assert_int_equal(kvm_check_cmd(2, bad), 2);
 }
 
+/* ---- The verdict from the facts. ---- */
+
+static enum kvm_verdict verdict(struct kvm_facts f, char *reason, bool *transient)
+{
+	return kvm_decide(&f, reason, 1024, transient);
+}
+
+static void test_verdicts(void **state)
+{
+	static const struct kvm_module amd = {"kvm_amd", "svm", "AMD SVM", true, NULL};
+	static const struct kvm_module pvm = {"kvm_pvm", NULL, "PVM, for PVM kernels only", false,
+	                                      "c"};
+	struct kvm_facts ok = {.device = "/dev/kvm", .api = 12, .module = &amd, .probe_ok = true};
+	struct kvm_facts f;
+	char reason[1024];
+	bool transient;
+
+	(void)state;
+	assert_int_equal(verdict(ok, reason, &transient), KVM_USABLE);
+	assert_false(transient);
+	f = ok, f.module = NULL; /* an unknown module with good evidence */
+	assert_int_equal(verdict(f, reason, &transient), KVM_USABLE);
+	f = ok, f.api = 11;
+	assert_int_equal(verdict(f, reason, &transient), KVM_UNUSABLE);
+	assert_string_equal(reason, "/dev/kvm speaks KVM API 11, mote needs 12");
+	f = ok, f.missing = "KVM_CAP_IRQCHIP (in-kernel irqchip)", f.probe_ok = false;
+	assert_int_equal(verdict(f, reason, &transient), KVM_UNUSABLE);
+	assert_string_equal(reason, "this KVM lacks KVM_CAP_IRQCHIP (in-kernel irqchip)");
+	f = ok, f.probe_ok = false, f.probe_why = "stopped in step 5";
+	assert_int_equal(verdict(f, reason, &transient), KVM_UNUSABLE);
+	assert_string_equal(reason, "stopped in step 5");
+	assert_false(transient);
+	f.module = &pvm; /* the same evidence on PVM: the module is named too */
+	assert_int_equal(verdict(f, reason, &transient), KVM_UNUSABLE);
+	assert_string_equal(reason, "stopped in step 5. The KVM module is kvm_pvm: PVM, for PVM "
+	                            "kernels only");
+	f = ok, f.module = &pvm; /* PVM whose probe got through: still not for ordinary kernels */
+	assert_int_equal(verdict(f, reason, &transient), KVM_UNUSABLE);
+	assert_non_null(strstr(reason, "the probe got through, but the KVM module is kvm_pvm"));
+	f = ok, f.probe_ok = false, f.probe_transient = true, f.probe_why = "did not finish";
+	assert_int_equal(verdict(f, reason, &transient), KVM_UNUSABLE);
+	assert_true(transient);
+}
+
+static void test_reason_is_cut_to_its_buffer(void **state)
+{
+	static const struct kvm_module pvm = {"kvm_pvm", NULL, "PVM", false, "c"};
+	struct kvm_facts f = {.device = "/dev/kvm", .api = 12, .module = &pvm, .probe_why = "x"};
+	char reason[8];
+	bool transient;
+
+	(void)state;
+	memset(reason, 'z', sizeof(reason));
+	assert_int_equal(kvm_decide(&f, reason, sizeof(reason), &transient), KVM_UNUSABLE);
+	assert_string_equal(reason, "x. The ");
+	f.probe_why = "a long reason that fills it";
+	assert_int_equal(kvm_decide(&f, reason, sizeof(reason), &transient), KVM_UNUSABLE);
+	assert_string_equal(reason, "a long ");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_verdicts),
+	    cmocka_unit_test(test_reason_is_cut_to_its_buffer),
 	    cmocka_unit_test_setup_teardown(test_loaded_module_that_is_live, make_root,
 	                                    remove_root),
 	    cmocka_unit_test_setup_teardown(test_module_still_loading_does_not_count, make_root,
