@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* mote: a microVM monitor for Linux on KVM. */
 #include "boot/boot.h"
+#include "boot/cmdline.h"
 #include "bus.h"
 #include "device.h"
 #include "err.h"
@@ -12,7 +13,6 @@
 #include "x86/breakpoint.h"
 #include "x86/layout.h"
 
-#include <ctype.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -165,46 +165,21 @@ static void report_load(const struct guest_mem *m, const struct boot_result *r)
 	        (unsigned long long)(r->initrd_stats.copied / KiB));
 }
 
-/* Start of the "--" word after which the words are init's arguments, or
- * NULL. Words split at whitespace outside double quotes, as Linux's
- * next_arg splits them. */
-static const char *init_args(const char *s)
-{
-	while (*s) {
-		const char *w;
-		bool quoted = false;
-
-		while (isspace((unsigned char)*s))
-			s++;
-		for (w = s; *s && (quoted || !isspace((unsigned char)*s)); s++)
-			if (*s == '"')
-				quoted = !quoted;
-		if (s - w == 2 && w[0] == '-' && w[1] == '-')
-			return w;
-	}
-	return NULL;
-}
-
 /* The guest's command line: the user's, with the devices' words (where the
  * virtio-mmio devices are) before any "--", since what follows is init's. */
 static const char *guest_cmdline(const struct vm *vm, const char *user)
 {
 	static char buf[BOOT_CMDLINE_MAX];
-	const char *rest = init_args(user);
-	size_t head = rest ? (size_t)(rest - user) : strlen(user);
+	char devices[1024] = "";
+	struct err e;
 
-	while (head && isspace((unsigned char)user[head - 1]))
-		head--;
-	if (head >= sizeof(buf))
+	if (strlen(user) >= sizeof(buf))
 		die("command line is too long: %zu bytes", strlen(user));
-	memcpy(buf, user, head);
-	buf[head] = '\0';
-	if (devices_cmdline(vm, buf, sizeof(buf)) < 0 ||
-	    (rest && strlen(buf) + 1 + strlen(rest) >= sizeof(buf)))
-		die("command line is too long with the devices' words: %zu bytes", strlen(user));
-	if (rest)
-		strcat(strcat(buf, " "), rest);
-	return buf[0] == ' ' ? buf + 1 : buf;
+	if (devices_cmdline(vm, devices, sizeof(devices)) < 0)
+		die("the devices' command-line words do not fit in %zu bytes", sizeof(devices));
+	if (cmdline_build(user, devices + (devices[0] == ' '), buf, sizeof(buf), &e) < 0)
+		die("%s", e.msg);
+	return buf;
 }
 
 /* Runs beside the guest: finds the breakpoint's target in the vmlinux. */

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: MIT
+/* The guest's command line: mote's words go before the "--" Linux sees. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "boot/cmdline.h"
+
+#include <string.h>
+
+static const char *built(const char *user, const char *devices)
+{
+	static char out[256];
+	struct err e;
+
+	assert_true(cmdline_build(user, devices, out, sizeof(out), &e) >= 0);
+	return out;
+}
+
+static void test_devices_go_before_init_args(void **state)
+{
+	(void)state;
+	assert_string_equal(built("console=ttyS0 quiet", "dev=1"), "console=ttyS0 quiet dev=1");
+	assert_string_equal(built("console=ttyS0 -- hold=3", "dev=1"),
+	                    "console=ttyS0 dev=1 -- hold=3");
+	assert_string_equal(built("console=ttyS0   -- a -- b", "dev=1"),
+	                    "console=ttyS0 dev=1 -- a -- b");
+	assert_string_equal(built("-- hold=3", "dev=1"), "dev=1 -- hold=3");
+	assert_string_equal(built("", "dev=1"), "dev=1");
+	assert_string_equal(built("quiet -- x", ""), "quiet -- x");
+	assert_string_equal(built("", ""), "");
+}
+
+static void test_quoted_separator_counts(void **state)
+{
+	(void)state;
+	/* Linux's next_arg strips the quotes: "--" ends its parameters too. */
+	assert_string_equal(built("quiet \"--\" hold=3", "dev=1"), "quiet dev=1 \"--\" hold=3");
+	/* An opening quote that never closes runs to the end: still "--" alone. */
+	assert_string_equal(built("quiet \"--", "dev=1"), "quiet dev=1 \"--");
+}
+
+static void test_words_that_are_not_the_separator(void **state)
+{
+	(void)state;
+	assert_null(cmdline_init_args("a=\"x -- y\" b")); /* inside quotes */
+	assert_null(cmdline_init_args("--x ---  -"));     /* other words */
+	assert_null(cmdline_init_args("--\"\""));         /* quotes not at the start */
+	assert_null(cmdline_init_args("\"-- rest\""));    /* one quoted word */
+	assert_null(cmdline_init_args("   "));
+	assert_non_null(cmdline_init_args("\t--\tx"));
+}
+
+static void test_too_long_names_both_parts(void **state)
+{
+	char out[16];
+	struct err e;
+
+	(void)state;
+	assert_int_equal(cmdline_build("0123456789", "abcde", out, sizeof(out), &e), -1);
+	assert_non_null(strstr(e.msg, "10 bytes are yours, 5 mote's, at most 15 fit"));
+	assert_int_equal(cmdline_build("012345678", "abcde", out, sizeof(out), &e), 15);
+	assert_string_equal(out, "012345678 abcde");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_devices_go_before_init_args),
+	    cmocka_unit_test(test_quoted_separator_counts),
+	    cmocka_unit_test(test_words_that_are_not_the_separator),
+	    cmocka_unit_test(test_too_long_names_both_parts),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
