@@ -69,8 +69,9 @@ static void run_usage(FILE *out)
 	      "      --memory-backend anon|memfd|hugetlb\n"
 	      "                        guest RAM: private anonymous memory, a shared memfd, or\n"
 	      "                        a memfd of 2 MiB huge pages (reserved on the host first:\n"
-	      "                        /proc/sys/vm/nr_hugepages). With hugetlb the kernel and\n"
-	      "                        initrd are copied, not mapped from their files (default:\n"
+	      "                        /proc/sys/vm/nr_hugepages). With memfd and hugetlb the\n"
+	      "                        kernel and initrd are copied, not mapped from their\n"
+	      "                        files, so the memfd holds all of guest RAM (default:\n"
 	      "                        anon)\n"
 	      "      --thp, --no-thp   ask for transparent huge pages on guest RAM, or refuse\n"
 	      "                        them (madvise); the kernel and initrd stay mapped in\n"
@@ -78,6 +79,11 @@ static void run_usage(FILE *out)
 	      "                        off below: see docs/memory.md)\n"
 	      "      --prefault        populate all guest RAM at start instead of on first\n"
 	      "                        touch (default: off)\n"
+	      "      --private-images  copy the kernel and initrd into guest RAM instead of\n"
+	      "                        mapping their files: for untrusted tenants, since\n"
+	      "                        pages shared through the page cache are a channel\n"
+	      "                        between VMs (default: mapped, with anon RAM; memfd and\n"
+	      "                        hugetlb RAM always copy; see docs/security.md)\n"
 	      "      --boot-trace[=text|json]\n"
 	      "                        print, at exit, when the boot reached vm_created,\n"
 	      "                        vmm_init_end, linux_start_kernel, linux_start_user and\n"
@@ -105,6 +111,7 @@ static int parse_run(int argc, char **argv, struct run_options *o)
 	    {"thp", no_argument, NULL, 'T'},
 	    {"no-thp", no_argument, NULL, 'n'},
 	    {"prefault", no_argument, NULL, 'P'},
+	    {"private-images", no_argument, NULL, 'I'},
 	    {"no-balloon", no_argument, NULL, 'N'},
 	    {"no-kvm-check", no_argument, NULL, 'K'},
 	    {"memory-backend", required_argument, NULL, 'M'},
@@ -126,6 +133,7 @@ static int parse_run(int argc, char **argv, struct run_options *o)
 		case 'T': o->mem.thp = MEM_THP_ON; break;
 		case 'n': o->mem.thp = MEM_THP_OFF; break;
 		case 'P': o->mem.prefault = true; break;
+		case 'I': o->mem.private_images = true; break;
 		case 'N': o->no_balloon = true; break;
 		case 'K': o->no_kvm_check = true; break;
 		case 'M':

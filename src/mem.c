@@ -55,7 +55,9 @@ int mem_parse_backend(const char *s, enum mem_backend *out)
 
 bool mem_can_map_files(const struct guest_mem *m)
 {
-	return m->opts.backend != MEM_HUGETLB;
+	/* A file mapped over a shared backend would hide the guest's writes
+	 * there from the memfd, which must hold all of guest RAM. */
+	return m->opts.backend == MEM_ANON && !m->opts.private_images;
 }
 
 static long read_long(const char *path)

@@ -48,7 +48,8 @@ enum mem_thp {
 struct mem_opts {
 	enum mem_backend backend;
 	enum mem_thp thp;
-	bool prefault; /* populate all of guest RAM at start */
+	bool prefault;       /* populate all of guest RAM at start */
+	bool private_images; /* copy kernel and initrd, never map their files */
 };
 
 struct guest_mem {
@@ -90,7 +91,9 @@ uint64_t mem_low_end(const struct guest_mem *m);
 /* Parses "anon", "memfd" or "hugetlb"; -1 if it is none of them. */
 int mem_parse_backend(const char *s, enum mem_backend *out);
 
-/* True if files may be mapped over guest RAM (not with hugetlb pages). */
+/* True if files may be mapped over guest RAM: private anonymous RAM only
+ * (a memfd must hold all of guest RAM; hugetlb pages cannot take file
+ * pages), and not with private_images. */
 bool mem_can_map_files(const struct guest_mem *m);
 
 /* Parses a size like "128M", "4G", "512k" or "1048576" (bytes); -1 if malformed. */
