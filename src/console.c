@@ -1,17 +1,21 @@
 // SPDX-License-Identifier: MIT
 #include "console.h"
 
+#include "err.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <termios.h>
 #include <unistd.h>
 
-#define CTRL_A 0x01
+#define CTRL_A        0x01
+#define CONSOLE_GO_ON (-100)
 
 static struct termios saved, raw_mode;
 static volatile sig_atomic_t raw_active;
@@ -120,6 +124,47 @@ static int on_signal(int sfd)
 	return (int)si.ssi_signo;
 }
 
+/* Waits for one event: the VM's stop, a signal, typed bytes, or (while
+ * the guest's ring is full) 10 ms; returns CONSOLE_GO_ON or what
+ * console_pump returns. */
+static int pump_once(int stop_fd, int sfd, bool *stdin_open, bool *waiting)
+{
+	struct pollfd p[3] = {
+	    {.fd = stop_fd, .events = POLLIN},
+	    {.fd = sfd, .events = POLLIN},
+	    {.fd = *stdin_open && !*waiting ? STDIN_FILENO : -1, .events = POLLIN},
+	};
+	uint8_t buf[256];
+	ssize_t n;
+	int sig;
+
+	if (poll(p, 3, *waiting ? 10 : -1) < 0) {
+		if (errno == EINTR)
+			return CONSOLE_GO_ON;
+		warnx_("console: poll failed: %s", strerror(errno));
+		return CONSOLE_FAILED;
+	}
+	if (p[0].revents)
+		return 0;
+	if (p[1].revents && (sig = on_signal(sfd)))
+		return sig;
+	if (*waiting) {
+		*waiting = deliver();
+		return CONSOLE_GO_ON;
+	}
+	if (!p[2].revents)
+		return CONSOLE_GO_ON;
+	n = read(STDIN_FILENO, buf, sizeof(buf));
+	if (n <= 0) {
+		*stdin_open = false;
+		return CONSOLE_GO_ON;
+	}
+	if (filter(buf, (size_t)n))
+		return CONSOLE_QUIT;
+	*waiting = deliver();
+	return CONSOLE_GO_ON;
+}
+
 int console_pump(int stop_fd)
 {
 	sigset_t set;
@@ -128,36 +173,16 @@ int console_pump(int stop_fd)
 
 	console_signals(&set);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (sfd < 0) {
+		warnx_("console: cannot watch for signals (signalfd: %s)", strerror(errno));
+		return CONSOLE_FAILED;
+	}
 	for (;;) {
-		struct pollfd p[3] = {
-		    {.fd = stop_fd, .events = POLLIN},
-		    {.fd = sfd, .events = POLLIN},
-		    {.fd = stdin_open && !waiting ? STDIN_FILENO : -1, .events = POLLIN},
-		};
-		uint8_t buf[256];
-		ssize_t n;
-		int sig;
+		int r = pump_once(stop_fd, sfd, &stdin_open, &waiting);
 
-		/* While the guest's ring is full, retry every 10 ms. */
-		if (poll(p, 3, waiting ? 10 : -1) < 0 && errno != EINTR)
-			return 0;
-		if (p[0].revents)
-			return 0;
-		if (p[1].revents && (sig = on_signal(sfd)))
-			return sig;
-		if (waiting) {
-			waiting = deliver();
-			continue;
+		if (r != CONSOLE_GO_ON) {
+			close(sfd);
+			return r;
 		}
-		if (!p[2].revents)
-			continue;
-		n = read(STDIN_FILENO, buf, sizeof(buf));
-		if (n <= 0) {
-			stdin_open = false;
-			continue;
-		}
-		if (filter(buf, (size_t)n))
-			return SIGTERM;
-		waiting = deliver();
 	}
 }

@@ -25,8 +25,13 @@ void console_restore(void);
  * they must be blocked in every thread for console_pump to see them. */
 void console_signals(sigset_t *set);
 
-/* Forwards stdin to the sink until @stop_fd is readable or a termination
- * signal arrives; returns the signal number, or 0. Ctrl-A x quits. */
+/* What console_pump returns besides a signal number or 0. */
+#define CONSOLE_QUIT   (-1) /* the user typed Ctrl-A x */
+#define CONSOLE_FAILED (-2) /* signals or stdin could not be watched (said why) */
+
+/* Forwards stdin to the sink until @stop_fd is readable (returns 0), a
+ * termination signal arrives (returns its number), the user types Ctrl-A x
+ * (CONSOLE_QUIT) or the console cannot go on (CONSOLE_FAILED). */
 int console_pump(int stop_fd);
 
 #endif

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "err.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 int err_set(struct err *e, const char *fmt, ...)
 {
@@ -24,14 +26,36 @@ static void vreport(const char *fmt, va_list ap)
 	fprintf(stderr, "mote: %s\n", buf);
 }
 
+static void (*_Atomic die_hook)(const char *msg);
+
+void err_on_die(void (*fn)(const char *msg))
+{
+	die_hook = fn;
+}
+
 void die(const char *fmt, ...)
+{
+	void (*hook)(const char *) = die_hook;
+	char msg[ERR_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (hook)
+		hook(msg);
+	fprintf(stderr, "mote: %s\n", msg);
+	exit(EXIT_ERROR);
+}
+
+void usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
 	vreport(fmt, ap);
 	va_end(ap);
-	exit(1);
+	exit(EXIT_USAGE);
 }
 
 void warnx_(const char *fmt, ...)
@@ -41,4 +65,37 @@ void warnx_(const char *fmt, ...)
 	va_start(ap, fmt);
 	vreport(fmt, ap);
 	va_end(ap);
+}
+
+int64_t ratelimit_allow(struct ratelimit *rl, uint64_t now_ns)
+{
+	uint64_t next = atomic_load(&rl->next_ns);
+
+	if (now_ns < next ||
+	    !atomic_compare_exchange_strong(&rl->next_ns, &next, now_ns + RATELIMIT_NS)) {
+		atomic_fetch_add(&rl->suppressed, 1);
+		return -1;
+	}
+	return (int64_t)atomic_exchange(&rl->suppressed, 0);
+}
+
+void warn_limited(struct ratelimit *rl, const char *fmt, ...)
+{
+	struct timespec t;
+	char buf[ERR_MAX];
+	int64_t held;
+	va_list ap;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	held = ratelimit_allow(rl, (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec);
+	if (held < 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (held)
+		fprintf(stderr, "mote: %s (and %lld more like it held back)\n", buf,
+		        (long long)held);
+	else
+		fprintf(stderr, "mote: %s\n", buf);
 }

@@ -138,12 +138,13 @@ static int parse_run(int argc, char **argv, struct run_options *o)
 		case 'K': o->no_kvm_check = true; break;
 		case 'M':
 			if (mem_parse_backend(optarg, &o->mem.backend) < 0)
-				die("--memory-backend '%s': not a backend (anon, memfd or hugetlb)",
-				    optarg);
+				usage_error("--memory-backend '%s': not a backend (anon, memfd or "
+				            "hugetlb)",
+				            optarg);
 			break;
 		case 'B':
 			if (optarg && strcmp(optarg, "json") && strcmp(optarg, "text"))
-				die("--boot-trace=%s: not a format (text or json)", optarg);
+				usage_error("--boot-trace=%s: not a format (text or json)", optarg);
 			o->trace = optarg && !strcmp(optarg, "json") ? 2 : 1;
 			break;
 		case 'h': run_usage(stdout); exit(0);
@@ -151,9 +152,9 @@ static int parse_run(int argc, char **argv, struct run_options *o)
 		}
 	}
 	if (optind < argc)
-		die("run: unexpected argument '%s' (see mote run --help)", argv[optind]);
+		usage_error("run: unexpected argument '%s' (see mote run --help)", argv[optind]);
 	if (!o->boot.kernel)
-		die("run: no --kernel given (see mote run --help)");
+		usage_error("run: no --kernel given (see mote run --help)");
 	return 0;
 }
 
@@ -222,7 +223,7 @@ static int cmd_run(int argc, char **argv)
 	if (parse_run(argc, argv, &o) < 0)
 		return 2;
 	if (parse_size(o.memory, &mem_size) < 0)
-		die("--memory '%s': not a size (use e.g. 128M or 4G)", o.memory);
+		usage_error("--memory '%s': not a size (use e.g. 128M or 4G)", o.memory);
 	if (vm_init(&vm, mem_size, &o.mem, &e) < 0)
 		die("--memory %s: %s", o.memory, e.msg);
 	vm.balloon = !o.no_balloon;

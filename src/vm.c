@@ -97,14 +97,45 @@ void vm_stop(struct vm *vm, enum vm_exit why, const char *msg)
 			vm->vcpus[i].run->immediate_exit = 1;
 }
 
+/* The vCPU this thread runs, for die(). */
+static _Thread_local struct vcpu *this_vcpu;
+
+/* Tells the main thread that a vCPU thread has ended. */
+static void vcpu_done(struct vcpu *v)
+{
+	uint64_t one = 1;
+
+	if (write(v->vm->done_fd, &one, sizeof(one)) < 0)
+		perror("mote: eventfd");
+}
+
+/* die() on a vCPU thread: the VM stops with the message, through the same
+ * path as any stop (the main thread joins, flushes, restores the terminal
+ * and prints it), and only this thread ends. */
+static void vcpu_die(const char *msg)
+{
+	struct vcpu *v = this_vcpu;
+
+	if (!v)
+		return; /* not a vCPU thread: die() exits as usual */
+	vm_stop(v->vm, VM_EXIT_ERROR, msg);
+	vcpu_done(v);
+	pthread_exit(NULL);
+}
+
+void vm_vcpu_thread_enter(struct vcpu *v)
+{
+	this_vcpu = v;
+	err_on_die(vcpu_die);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
-	uint64_t one = 1;
 
+	vm_vcpu_thread_enter(v);
 	vcpu_loop(v);
-	if (write(v->vm->done_fd, &one, sizeof(one)) < 0)
-		perror("mote: eventfd");
+	vcpu_done(v);
 	return NULL;
 }
 
@@ -121,13 +152,14 @@ static int exit_status(struct vm *vm, int sig)
 {
 	switch ((enum vm_exit)atomic_load(&vm->exit)) {
 	case VM_EXIT_REBOOT:
-	case VM_EXIT_POWEROFF: return 0;
+	case VM_EXIT_POWEROFF:
+	case VM_EXIT_QUIT: return EXIT_GUEST_ENDED;
 	case VM_EXIT_SIGNAL: return 128 + sig;
 	case VM_EXIT_ERROR:
 	case VM_RUNNING: break;
 	}
 	fprintf(stderr, "mote: %s\n", vm->exit_msg);
-	return 1;
+	return EXIT_ERROR;
 }
 
 int vm_run(struct vm *vm)
@@ -144,7 +176,12 @@ int vm_run(struct vm *vm)
 		vm->deferred(vm, vm->deferred_arg);
 	sig = console_pump(vm->done_fd);
 	if (sig) {
-		vm_stop(vm, VM_EXIT_SIGNAL, "stopped by signal");
+		if (sig == CONSOLE_QUIT)
+			vm_stop(vm, VM_EXIT_QUIT, "quit from the console (Ctrl-A x)");
+		else if (sig == CONSOLE_FAILED)
+			vm_stop(vm, VM_EXIT_ERROR, "the console failed (see above)");
+		else
+			vm_stop(vm, VM_EXIT_SIGNAL, "stopped by signal");
 		for (int i = 0; i < vm->nr_vcpus; i++)
 			vcpu_kick(&vm->vcpus[i]);
 	}

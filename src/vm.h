@@ -20,6 +20,7 @@ enum vm_exit {
 	VM_EXIT_REBOOT,   /* guest reset: i8042, triple fault, system event */
 	VM_EXIT_POWEROFF, /* guest powered off or halted for good */
 	VM_EXIT_SIGNAL,   /* mote was told to stop */
+	VM_EXIT_QUIT,     /* the user quit from the console (Ctrl-A x) */
 	VM_EXIT_ERROR,    /* KVM or the guest failed */
 };
 
@@ -71,6 +72,10 @@ void vm_irq_line(struct vm *vm, uint32_t irq, int level);
 
 /* Asks the VM to stop with @why; the first request decides the outcome. */
 void vm_stop(struct vm *vm, enum vm_exit why, const char *msg);
+
+/* Marks the calling thread as @v's: a die() on it then stops the VM with
+ * its message and ends the thread, instead of exiting mote. */
+void vm_vcpu_thread_enter(struct vcpu *v);
 
 /* Runs the vCPUs until the guest stops and forwards stdin to the console
  * meanwhile; returns the process exit status (0 on reboot or poweroff). */

@@ -9,6 +9,7 @@
 #include "uart16550.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <linux/kvm.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -26,19 +27,30 @@ static struct serial {
 	size_t out_len;
 } com1;
 
-static void flush_out(struct serial *s)
+/* How long the last flush at stop waits for a stalled stdout. */
+#define STOP_FLUSH_MS 1000
+
+/* Writes the buffered output. While the VM runs a write may block: a kick
+ * (the VM stopping) interrupts it. At stop nothing would interrupt it, so
+ * there it waits at most STOP_FLUSH_MS for stdout to take more. */
+static void flush_out(struct serial *s, bool stopping)
 {
 	size_t done = 0;
 
 	while (done < s->out_len) {
-		ssize_t n = write(STDOUT_FILENO, s->out + done, s->out_len - done);
+		struct pollfd p = {.fd = STDOUT_FILENO, .events = POLLOUT};
+		ssize_t n;
 
-		/* A kick interrupts a write blocked on a stalled reader: give up
-		 * the output then, so that the VM can stop. */
+		if (stopping && poll(&p, 1, STOP_FLUSH_MS) <= 0) {
+			warnx_("serial: stdout took no output for %d ms; %zu bytes dropped",
+			       STOP_FLUSH_MS, s->out_len - done);
+			break;
+		}
+		n = write(STDOUT_FILENO, s->out + done, s->out_len - done);
 		if (n < 0 && errno == EINTR && atomic_load(&s->vm->exit) == VM_RUNNING)
 			continue;
 		if (n <= 0)
-			break; /* the reader went away; drop the output */
+			break; /* the reader went away, or the VM stops: drop the output */
 		done += (size_t)n;
 	}
 	s->out_len = 0;
@@ -50,7 +62,7 @@ static void tx_byte(struct uart *u, uint8_t byte)
 
 	s->out[s->out_len++] = byte;
 	if (byte == '\n' || s->out_len == OUT_BUF)
-		flush_out(s);
+		flush_out(s, false);
 }
 
 static void irq_edge(struct uart *u)
@@ -81,7 +93,7 @@ static void serial_io(struct vcpu *vcpu, uint64_t offset, uint8_t *data, uint32_
 	/* The 8250 driver rewrites IER when it finishes sending: a prompt
 	 * without a newline is complete then. */
 	if (offset == UART_IER)
-		flush_out(s);
+		flush_out(s, false);
 }
 
 static size_t serial_input(void *opaque, const uint8_t *buf, size_t len)
@@ -111,7 +123,7 @@ static int serial_init(struct vm *vm)
 static void serial_stop(struct vm *vm)
 {
 	(void)vm;
-	flush_out(&com1);
+	flush_out(&com1, true);
 }
 
 DEVICE_REGISTER(serial, serial_init, serial_stop);

@@ -240,9 +240,12 @@ void virtio_mmio_interrupt(struct virtio_mmio *d)
 
 void virtio_mmio_fail(struct virtio_mmio *d, const char *why)
 {
+	/* A driver can fail, reset and fail again in a loop. */
+	static struct ratelimit failures;
+
 	if (!(d->status & VIRTIO_STATUS_NEEDS_RESET))
-		warnx_("virtio-%s: %s; device stopped until the driver resets it", d->ops->name,
-		       why);
+		warn_limited(&failures, "virtio-%s: %s; device stopped until the driver resets it",
+		             d->ops->name, why);
 	d->status |= VIRTIO_STATUS_NEEDS_RESET;
 	raise(d, 2); /* configuration change: the driver reads the status */
 }

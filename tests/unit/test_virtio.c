@@ -12,7 +12,9 @@
 #include "vm.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define DESC  0x1000ULL
 #define AVAIL 0x2000ULL
@@ -328,6 +330,42 @@ static void test_mmio_bad_ring_needs_reset(void **state)
 	assert_int_equal(rd(0x070), 0);
 }
 
+/* A driver that loops reset, bad ring, QueueReady: one message, not one a loop. */
+static void bad_ring_loop(void)
+{
+	for (int i = 0; i < 500; i++) {
+		wr(0x070, 0);
+		negotiate(1);
+		setup_queue(0, 0x7fffffff000ULL);
+	}
+}
+
+static void test_mmio_bad_ring_loop_is_rate_limited(void **state)
+{
+	char path[] = "/tmp/mote-virtio-stderr-XXXXXX", line[512];
+	int fd = mkstemp(path), saved = dup(STDERR_FILENO), lines = 0;
+	FILE *f;
+
+	(void)state;
+	assert_true(fd >= 0 && saved >= 0);
+	init_dev();
+	usleep(1100000); /* past the second an earlier test's failure took */
+	fflush(stderr);
+	dup2(fd, STDERR_FILENO);
+	bad_ring_loop();
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	f = fdopen(fd, "r");
+	rewind(f);
+	while (fgets(line, sizeof(line), f))
+		lines += strstr(line, "device stopped until the driver resets it") != NULL;
+	fclose(f);
+	unlink(path);
+	assert_true(rd(0x070) & VIRTIO_STATUS_NEEDS_RESET);
+	assert_in_range(lines, 1, 2); /* 500 failures in well under 2 s */
+}
+
 static void test_mmio_odd_accesses(void **state)
 {
 	uint8_t b[2] = {0};
@@ -471,6 +509,7 @@ int main(void)
 	    T(test_mmio_features),
 	    T(test_mmio_queue_and_notify),
 	    T(test_mmio_bad_ring_needs_reset),
+	    T(test_mmio_bad_ring_loop_is_rate_limited),
 	    T(test_mmio_odd_accesses),
 	    T(test_cmdline_word),
 	    T(test_discard_anon),

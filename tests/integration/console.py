@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Console tests that need a terminal: mote is run on a pseudo-terminal.
+
+  console.py quit MOTE ARGS...    waits for the init marker, checks the
+      terminal is raw, types Ctrl-A x: mote must exit 0 and give the
+      terminal back as it was.
+  console.py stall MOTE ARGS...   the guest (the shell initramfs) floods
+      its console while mote's stdout is a pipe nobody reads; SIGTERM must
+      end mote within 30 s with status 143, the terminal given back.
+
+Prints one line "console: <case>: ok ..." or "console: <case>: FAIL ..."
+and exits 0 or 1.
+"""
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+import termios
+import time
+
+MARKER = b"MOTE-GUEST-INIT-OK"
+TIMEOUT = int(os.environ.get("TEST_TIMEOUT", "300"))
+
+
+def fail(case, why):
+    print(f"console: {case}: FAIL {why}")
+    sys.exit(1)
+
+
+def read_until(fd, want, deadline, seen=b""):
+    """Reads fd until want appears in what was read, or the deadline."""
+    while want not in seen and time.monotonic() < deadline:
+        r, _, _ = select.select([fd], [], [], 0.5)
+        if r:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    return seen
+
+
+def is_raw(fd):
+    lflag = termios.tcgetattr(fd)[3]
+    return not (lflag & (termios.ICANON | termios.ECHO))
+
+
+def wait_exit(proc, seconds):
+    try:
+        return proc.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return None
+
+
+def quit_case(argv):
+    master, slave = pty.openpty()
+    before = termios.tcgetattr(slave)
+    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave,
+                            start_new_session=True)
+    seen = read_until(master, MARKER, time.monotonic() + TIMEOUT)
+    if MARKER not in seen:
+        proc.kill()
+        fail("quit", "no init marker")
+    raw = is_raw(slave)
+    os.write(master, b"\x01x")
+    status = wait_exit(proc, 30)
+    after = termios.tcgetattr(slave)
+    if not raw:
+        fail("quit", "the terminal was not raw while the VM ran")
+    if status != 0:
+        fail("quit", f"mote exited {status} after Ctrl-A x, expected 0")
+    if after != before:
+        fail("quit", "the terminal was not given back as it was")
+    print("console: quit: ok (Ctrl-A x: exit 0, terminal restored)")
+
+
+def stall_case(argv):
+    master, slave = pty.openpty()
+    before = termios.tcgetattr(slave)
+    out_r, out_w = os.pipe()
+    proc = subprocess.Popen(argv, stdin=slave, stdout=out_w, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    os.close(out_w)
+    seen = read_until(out_r, b"mote shell:", time.monotonic() + TIMEOUT)
+    if b"mote shell:" not in seen:
+        proc.kill()
+        fail("stall", "the shell did not start")
+    time.sleep(1)
+    os.write(master, b"while :; do echo 0123456789abcdef0123456789abcdef; done\r")
+    time.sleep(8)  # stdout is read no more: the pipe fills, the vCPU blocks
+    proc.send_signal(signal.SIGTERM)
+    start = time.monotonic()
+    status = wait_exit(proc, 30)
+    took = time.monotonic() - start
+    err = proc.stderr.read().decode(errors="replace")
+    after = termios.tcgetattr(slave)
+    if status is None:
+        fail("stall", "mote did not end within 30 s of SIGTERM (killed)")
+    if status != 143:
+        fail("stall", f"mote exited {status}, expected 143: {err.strip()[-300:]}")
+    if after != before:
+        fail("stall", "the terminal was not given back as it was")
+    print(f"console: stall: ok (SIGTERM ended mote in {took:.1f} s, exit 143, "
+          "terminal restored)")
+
+
+def main():
+    if len(sys.argv) < 3 or sys.argv[1] not in ("quit", "stall"):
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)
+    {"quit": quit_case, "stall": stall_case}[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    main()
