@@ -39,6 +39,15 @@ __attribute__((constructor(101))) static void trace_start(void)
 	start_ns = trace_now();
 }
 
+void trace_reset(void)
+{
+	for (int i = 0; i < TRACE_NR; i++)
+		atomic_store(&marks[i], 0);
+	atomic_store(&bp_mark, 0);
+	atomic_store(&bp_state, 0);
+	create_vm_ns = 0;
+}
+
 void trace_mark(enum trace_point p)
 {
 	uint64_t none = 0;

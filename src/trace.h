@@ -28,6 +28,9 @@ enum trace_bp {
 /* Nanoseconds on CLOCK_MONOTONIC. */
 uint64_t trace_now(void);
 
+/* Forgets every mark and outcome, for the next VM of the process. */
+void trace_reset(void);
+
 /* Records @p at the current time unless it was recorded already. */
 void trace_mark(enum trace_point p);
 

@@ -5,6 +5,21 @@
 
 #include <string.h>
 
+/* The boot structures must not overlap each other, the page tables or the
+ * command line. */
+_Static_assert(BOOT_INFO_ADDR + sizeof(struct hvm_start_info) <= BOOT_MODLIST_ADDR,
+               "start info overlaps the module list");
+_Static_assert(BOOT_MODLIST_ADDR + sizeof(struct hvm_modlist_entry) <= BOOT_MEMMAP_ADDR,
+               "module list overlaps the memory map");
+_Static_assert(BOOT_MEMMAP_ADDR + E820_MAX * sizeof(struct hvm_memmap_table_entry) <=
+                   BOOT_STACK_ADDR,
+               "memory map overlaps the stack");
+_Static_assert(BOOT_STACK_ADDR < BOOT_PML4_ADDR, "stack overlaps the page tables");
+_Static_assert(BOOT_PD_ADDR + 4 * PAGE_SIZE <= BOOT_CMDLINE_ADDR,
+               "page tables overlap the command line");
+_Static_assert(BOOT_CMDLINE_ADDR + BOOT_CMDLINE_MAX <= BOOT_EBDA_START,
+               "command line overlaps the EBDA");
+
 uint64_t pvh_build_start_info(const struct guest_mem *m, uint64_t cmdline_addr,
                               uint64_t initrd_addr, uint64_t initrd_size,
                               const struct e820_entry *e820, int nr_e820)

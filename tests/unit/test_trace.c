@@ -89,13 +89,20 @@ static void test_breakpoint_outcome_and_time(void **state)
 	assert_non_null(strstr(report(false), "init-exec breakpoint: fired, at "));
 }
 
+static int fresh(void **state)
+{
+	(void)state;
+	trace_reset();
+	return 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_unmarked_points_are_unavailable),
-	    cmocka_unit_test(test_first_mark_wins_and_order_is_kept),
-	    cmocka_unit_test(test_kvm_create_vm_latency_reported),
-	    cmocka_unit_test(test_breakpoint_outcome_and_time),
+	    cmocka_unit_test_setup(test_unmarked_points_are_unavailable, fresh),
+	    cmocka_unit_test_setup(test_first_mark_wins_and_order_is_kept, fresh),
+	    cmocka_unit_test_setup(test_kvm_create_vm_latency_reported, fresh),
+	    cmocka_unit_test_setup(test_breakpoint_outcome_and_time, fresh),
 	};
 
 	return cmocka_run_group_tests_name("trace", tests, NULL, NULL);
