@@ -25,6 +25,18 @@ HARDEN_CFLAGS := -fPIE -fstack-protector-strong -U_FORTIFY_SOURCE -D_FORTIFY_SOU
 HARDEN_LDFLAGS := -static-pie -Wl,-z,relro,-z,now,-z,noexecstack
 MOTE_CFLAGS := -std=gnu11 $(WARNINGS) -D_GNU_SOURCE -MMD -MP $(HARDEN_CFLAGS)
 MOTE_LDFLAGS := $(HARDEN_LDFLAGS)
+# SANITIZE=1 (mk/sanitize.mk): AddressSanitizer and UBSan, built in
+# $(BUILD)/asan; a BUILD ending in /asan is always that build. Their runtimes
+# are shared libraries: a dynamically linked PIE with the same RELRO,
+# BIND_NOW and non-executable stack. _FORTIFY_SOURCE is left out: its __*_chk
+# calls bypass ASan's interceptors.
+ifneq ($(filter 1,$(SANITIZE))$(filter %/asan,$(BUILD)),)
+override SANITIZE := 1
+override BUILD := $(patsubst %/asan,%,$(BUILD))/asan
+MOTE_CFLAGS := $(filter-out -D_FORTIFY_SOURCE=%,$(MOTE_CFLAGS)) \
+	-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+MOTE_LDFLAGS := -pie $(filter-out -static-pie,$(HARDEN_LDFLAGS))
+endif
 LDLIBS += -lpthread -ljson-c
 
 SRCS := $(wildcard src/*.c src/x86/*.c src/boot/*.c src/hw/*.c src/virtio/*.c)
@@ -63,8 +75,10 @@ clean:
 format:
 	clang-format -i $(SRCS) $(wildcard src/*.h src/*/*.h tests/unit/*.c guest/*.c)
 
+include mk/sanitize.mk
 include mk/guest.mk
 include mk/tests.mk
+include mk/fuzz.mk
 
 -include $(OBJS:.o=.d)
 

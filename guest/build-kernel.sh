@@ -8,7 +8,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 out=${1:?usage: build-kernel.sh OUTDIR}
 cache=${MOTE_CACHE:-$HOME/.cache/mote}
 src=/usr/src/linux-source-6.1.tar.xz
-smp=${GUEST_SMP:-n}
+smp=${GUEST_SMP:-y} # GUEST_SMP=n: a uniprocessor kit, to measure what SMP costs
 [ -f "$src" ] || { echo "build-kernel: $src missing (apt-get install linux-source-6.1)" >&2; exit 1; }
 
 frag=$(mktemp)

@@ -6,7 +6,8 @@
  * reboots (mote exits 0 on a guest reboot). Kernel command-line words after
  * "--" reach it as arguments: "hold=N" waits N seconds before rebooting (so
  * a test can look at the running VM), "exit=N" with N not 0 makes init exit
- * instead, which panics the kernel, and "report=N" sets the free page
+ * instead, which panics the kernel, "poweroff" powers the machine off
+ * instead of rebooting it (ACPI S5), and "report=N" sets the free page
  * reporting order (sysfs page_reporting_order) to N before the report: a
  * balloon then hears of freed blocks of 2^N pages, not only of 2 MiB. */
 #include <setjmp.h>
@@ -103,6 +104,7 @@ int main(int argc, char **argv)
 		printf("memory: %lu KiB total, %lu KiB free\n",
 		       (unsigned long)(si.totalram * si.mem_unit / 1024),
 		       (unsigned long)(si.freeram * si.mem_unit / 1024));
+	printf("cpus: %ld online\n", sysconf(_SC_NPROCESSORS_ONLN));
 	printf("boot: kernel reached init after %.3f s (guest clock)\n", uptime());
 	fflush(stdout);
 	boot_signal(BOOT_DONE_PORT, BOOT_DONE);
@@ -113,6 +115,9 @@ int main(int argc, char **argv)
 			return 1; /* init exits: the kernel panics */
 	}
 	sync();
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "poweroff"))
+			reboot(RB_POWER_OFF);
 	reboot(RB_AUTOBOOT);
 	return 1;
 }

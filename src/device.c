@@ -26,6 +26,13 @@ void devices_stop(struct vm *vm)
 			d->stop(vm);
 }
 
+void devices_aml(const struct vm *vm, struct aml *a)
+{
+	for (const struct device *d = __start_mote_devices; d < __stop_mote_devices; d++)
+		if (d->aml)
+			d->aml(vm, a);
+}
+
 int devices_cmdline(const struct vm *vm, char *buf, size_t size)
 {
 	for (const struct device *d = __start_mote_devices; d < __stop_mote_devices; d++) {

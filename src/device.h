@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 struct vm;
+struct aml;
 
 struct device {
 	const char *name;
@@ -18,20 +19,23 @@ struct device {
 	 * a virtio-mmio device is) into @buf; returns their length as snprintf
 	 * does, 0 for none. May be NULL. Runs before init. */
 	int (*cmdline)(const struct vm *vm, char *buf, size_t len);
+	/* Describes the device in the DSDT's \_SB scope (ACPI); may be NULL. */
+	void (*aml)(const struct vm *vm, struct aml *a);
 };
 
 /* Places a struct device in the "mote_devices" section; devices_init walks it. */
-#define DEVICE_REGISTER_CMDLINE(dev_name, init_fn, stop_fn, cmdline_fn)    \
-	static const struct device device_##dev_name                       \
-	    __attribute__((used, section("mote_devices"), aligned(8))) = { \
-	        .name = #dev_name,                                         \
-	        .init = (init_fn),                                         \
-	        .stop = (stop_fn),                                         \
-	        .cmdline = (cmdline_fn),                                   \
+#define DEVICE_REGISTER_FULL(dev_name, init_fn, stop_fn, cmdline_fn, aml_fn) \
+	static const struct device device_##dev_name                         \
+	    __attribute__((used, section("mote_devices"), aligned(8))) = {   \
+	        .name = #dev_name,                                           \
+	        .init = (init_fn),                                           \
+	        .stop = (stop_fn),                                           \
+	        .cmdline = (cmdline_fn),                                     \
+	        .aml = (aml_fn),                                             \
 	}
 
 #define DEVICE_REGISTER(dev_name, init_fn, stop_fn) \
-	DEVICE_REGISTER_CMDLINE(dev_name, init_fn, stop_fn, NULL)
+	DEVICE_REGISTER_FULL(dev_name, init_fn, stop_fn, NULL, NULL)
 
 /* Runs every registered device's init; -1 if one fails. */
 int devices_init(struct vm *vm);
@@ -39,6 +43,9 @@ int devices_init(struct vm *vm);
 /* Appends to @buf (a NUL-terminated string of @size bytes) a space and the
  * command-line words of every device; -1 if they do not fit. */
 int devices_cmdline(const struct vm *vm, char *buf, size_t size);
+
+/* Writes every device's AML (its aml hook) for the DSDT into @a. */
+void devices_aml(const struct vm *vm, struct aml *a);
 
 /* Runs every registered device's stop hook. */
 void devices_stop(struct vm *vm);

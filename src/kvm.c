@@ -10,9 +10,22 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+static int real_ioctl(int fd, unsigned long req, void *arg)
+{
+	return ioctl(fd, req, arg);
+}
+
+/* What kvm_ioctl_try issues its ioctls through: the real one, or a test's fake. */
+static int (*issue_ioctl)(int fd, unsigned long req, void *arg) = real_ioctl;
+
+void kvm_set_ioctl_for_tests(int (*fn)(int fd, unsigned long req, void *arg))
+{
+	issue_ioctl = fn ? fn : real_ioctl;
+}
+
 int kvm_ioctl_try(int fd, unsigned long req, void *arg)
 {
-	int ret = ioctl(fd, req, arg);
+	int ret = issue_ioctl(fd, req, arg);
 
 	return ret < 0 ? -errno : ret;
 }

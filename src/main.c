@@ -10,9 +10,12 @@
 #include "trace.h"
 #include "vcpu.h"
 #include "vm.h"
+#include "x86/acpi.h"
 #include "x86/breakpoint.h"
 #include "x86/layout.h"
 
+#include <errno.h>
+#include <ctype.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -31,6 +34,8 @@ struct run_options {
 	int trace; /* 0 off, 1 text, 2 JSON */
 	bool no_balloon;
 	bool no_kvm_check;
+	bool no_acpi;
+	int cpus;
 };
 
 static void usage(FILE *out)
@@ -66,6 +71,12 @@ static void run_usage(FILE *out)
 	      "  -i, --initrd PATH     initial ramdisk (default: none)\n"
 	      "  -c, --cmdline STR     kernel command line (default: \"" DEFAULT_CMDLINE "\")\n"
 	      "  -m, --memory SIZE     guest RAM, e.g. 128M, 4G (default: " DEFAULT_MEMORY ")\n"
+	      "      --cpus N          vCPUs, 1 up to KVM's limit (254 with ACPI); vCPU 0\n"
+	      "                        boots, the others wait for the guest's INIT and SIPI\n"
+	      "                        (default: 1)\n"
+	      "      --no-acpi         no ACPI tables: the devices go on the kernel command\n"
+	      "                        line instead, and the guest has one vCPU (default: ACPI\n"
+	      "                        tables describe the vCPUs, the devices and poweroff)\n"
 	      "      --memory-backend anon|memfd|hugetlb\n"
 	      "                        guest RAM: private anonymous memory, a shared memfd, or\n"
 	      "                        a memfd of 2 MiB huge pages (reserved on the host first:\n"
@@ -100,6 +111,23 @@ static void run_usage(FILE *out)
 	      out);
 }
 
+/* The vCPU count of --cpus: a whole number from 1; KVM's own limit is
+ * checked when the VM is made. */
+static int parse_cpus(const char *s)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(s, &end, 10);
+	if (errno || end == s || *end || !isdigit((unsigned char)*s))
+		usage_error("--cpus '%s': not a number of vCPUs (1 or more)", s);
+	if (n < 1 || n > 4096)
+		usage_error("--cpus %s: a VM needs 1 to 4096 vCPUs (and no more than KVM allows)",
+		            s);
+	return (int)n;
+}
+
 static int parse_run(int argc, char **argv, struct run_options *o)
 {
 	static const struct option opts[] = {
@@ -107,6 +135,7 @@ static int parse_run(int argc, char **argv, struct run_options *o)
 	    {"initrd", required_argument, NULL, 'i'},
 	    {"cmdline", required_argument, NULL, 'c'},
 	    {"memory", required_argument, NULL, 'm'},
+	    {"cpus", required_argument, NULL, 'C'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"thp", no_argument, NULL, 'T'},
 	    {"no-thp", no_argument, NULL, 'n'},
@@ -114,6 +143,7 @@ static int parse_run(int argc, char **argv, struct run_options *o)
 	    {"private-images", no_argument, NULL, 'I'},
 	    {"no-balloon", no_argument, NULL, 'N'},
 	    {"no-kvm-check", no_argument, NULL, 'K'},
+	    {"no-acpi", no_argument, NULL, 'A'},
 	    {"memory-backend", required_argument, NULL, 'M'},
 	    {"boot-trace", optional_argument, NULL, 'B'},
 	    {"help", no_argument, NULL, 'h'},
@@ -122,6 +152,7 @@ static int parse_run(int argc, char **argv, struct run_options *o)
 	int c;
 
 	o->memory = DEFAULT_MEMORY;
+	o->cpus = 1;
 	o->boot.cmdline = DEFAULT_CMDLINE;
 	while ((c = getopt_long(argc, argv, "k:i:c:m:vh", opts, NULL)) != -1) {
 		switch (c) {
@@ -129,6 +160,7 @@ static int parse_run(int argc, char **argv, struct run_options *o)
 		case 'i': o->boot.initrd = optarg; break;
 		case 'c': o->boot.cmdline = optarg; break;
 		case 'm': o->memory = optarg; break;
+		case 'C': o->cpus = parse_cpus(optarg); break;
 		case 'v': o->verbose = true; break;
 		case 'T': o->mem.thp = MEM_THP_ON; break;
 		case 'n': o->mem.thp = MEM_THP_OFF; break;
@@ -136,6 +168,7 @@ static int parse_run(int argc, char **argv, struct run_options *o)
 		case 'I': o->mem.private_images = true; break;
 		case 'N': o->no_balloon = true; break;
 		case 'K': o->no_kvm_check = true; break;
+		case 'A': o->no_acpi = true; break;
 		case 'M':
 			if (mem_parse_backend(optarg, &o->mem.backend) < 0)
 				usage_error("--memory-backend '%s': not a backend (anon, memfd or "
@@ -176,7 +209,7 @@ static void report_load(const struct guest_mem *m, const struct boot_result *r)
 
 /* The guest's command line: the user's, with the devices' words (where the
  * virtio-mmio devices are) before any "--", since what follows is init's. */
-static const char *guest_cmdline(const struct vm *vm, const char *user)
+static const char *guest_cmdline(const struct vm *vm, const char *user, bool acpi)
 {
 	static char buf[BOOT_CMDLINE_MAX];
 	char devices[1024] = "";
@@ -184,11 +217,30 @@ static const char *guest_cmdline(const struct vm *vm, const char *user)
 
 	if (strlen(user) >= sizeof(buf))
 		die("command line is too long: %zu bytes", strlen(user));
-	if (devices_cmdline(vm, devices, sizeof(devices)) < 0)
+	if (!acpi && devices_cmdline(vm, devices, sizeof(devices)) < 0)
 		die("the devices' command-line words do not fit in %zu bytes", sizeof(devices));
 	if (cmdline_build(user, devices + (devices[0] == ' '), buf, sizeof(buf), &e) < 0)
 		die("%s", e.msg);
 	return buf;
+}
+
+static void dsdt_devices(void *opaque, struct aml *a)
+{
+	devices_aml(opaque, a);
+}
+
+/* The ACPI tables, in guest RAM before the kernel goes in. */
+static void build_acpi(struct vm *vm, struct boot_config *c)
+{
+	uint64_t t0 = trace_now();
+	struct err e;
+
+	c->rsdp = acpi_build(&vm->mem, vm->nr_vcpus, dsdt_devices, vm, &e);
+	if (!c->rsdp)
+		die("%s", e.msg);
+	c->acpi_base = ACPI_BASE;
+	c->acpi_size = ACPI_SIZE;
+	trace_acpi_build(trace_now() - t0);
 }
 
 /* Runs beside the guest: finds the breakpoint's target in the vmlinux. */
@@ -227,10 +279,17 @@ static int cmd_run(int argc, char **argv)
 	if (vm_init(&vm, mem_size, &o.mem, &e) < 0)
 		die("--memory %s: %s", o.memory, e.msg);
 	vm.balloon = !o.no_balloon;
+	vm.nr_vcpus = o.cpus;
 	user_len = strlen(o.boot.cmdline);
-	o.boot.cmdline = guest_cmdline(&vm, o.boot.cmdline);
+	o.boot.cmdline = guest_cmdline(&vm, o.boot.cmdline, !o.no_acpi);
 	if (strlen(o.boot.cmdline) > user_len)
 		o.boot.cmdline_added = strlen(o.boot.cmdline) - user_len;
+	if (!o.no_acpi)
+		build_acpi(&vm, &o.boot);
+	else if (o.cpus > 1)
+		die("--cpus %d with --no-acpi: mote tells the guest of its vCPUs only in ACPI "
+		    "tables (no MP table yet)",
+		    o.cpus);
 	if (boot_load(&vm.mem, &o.boot, &r, &e) < 0)
 		die("%s", e.msg);
 	if (o.verbose) {

@@ -24,6 +24,7 @@ static _Atomic uint64_t bp_mark;         /* as marks[] */
 static _Atomic int bp_state;             /* enum trace_bp */
 static _Atomic uint64_t marks[TRACE_NR]; /* ns after start_ns + 1; 0 = not seen */
 static uint64_t create_vm_ns;
+static uint64_t acpi_build_ns;
 
 uint64_t trace_now(void)
 {
@@ -46,6 +47,7 @@ void trace_reset(void)
 	atomic_store(&bp_mark, 0);
 	atomic_store(&bp_state, 0);
 	create_vm_ns = 0;
+	acpi_build_ns = 0;
 }
 
 void trace_mark(enum trace_point p)
@@ -53,6 +55,11 @@ void trace_mark(enum trace_point p)
 	uint64_t none = 0;
 
 	atomic_compare_exchange_strong(&marks[p], &none, trace_now() - start_ns + 1);
+}
+
+void trace_acpi_build(uint64_t ns)
+{
+	acpi_build_ns = ns;
 }
 
 void trace_kvm_create_vm(uint64_t ns)
@@ -96,6 +103,7 @@ static void report_json(FILE *out)
 	for (int i = 0; i < TRACE_NR; i++)
 		json_object_object_add(o, names[i], json_mark(atomic_load(&marks[i])));
 	json_object_object_add(o, "kvm_create_vm", json_object_new_double(ms(create_vm_ns)));
+	json_object_object_add(o, "acpi_build", json_object_new_double(ms(acpi_build_ns)));
 	json_object_object_add(o, "linux_start_user_breakpoint", json_mark(atomic_load(&bp_mark)));
 	json_object_object_add(o, "breakpoint",
 	                       json_object_new_string(bp_names[atomic_load(&bp_state)]));
@@ -118,7 +126,8 @@ void trace_report(FILE *out, bool json)
 		else
 			fprintf(out, "boot-trace: %-19s %10s\n", names[i], "unavailable");
 	}
-	fprintf(out, "boot-trace: (KVM_CREATE_VM itself took %.3f ms)\n", ms(create_vm_ns));
+	fprintf(out, "boot-trace: (KVM_CREATE_VM itself took %.3f ms, the ACPI tables %.3f ms)\n",
+	        ms(create_vm_ns), ms(acpi_build_ns));
 	fprintf(out, "boot-trace: (init-exec breakpoint: %s", bp_names[atomic_load(&bp_state)]);
 	if (atomic_load(&bp_mark))
 		fprintf(out, ", at %.3f ms", ms(atomic_load(&bp_mark) - 1));

@@ -37,6 +37,9 @@ void trace_mark(enum trace_point p);
 /* Records how long KVM_CREATE_VM itself took. */
 void trace_kvm_create_vm(uint64_t ns);
 
+/* Records how long building the ACPI tables took. */
+void trace_acpi_build(uint64_t ns);
+
 /* Records the breakpoint's outcome @s. */
 void trace_breakpoint(enum trace_bp s);
 

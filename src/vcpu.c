@@ -59,13 +59,14 @@ void vcpu_create(struct vm *vm, struct vcpu *v, int id)
 	if (run == MAP_FAILED)
 		die("cannot map vCPU %d's kvm_run: %s", id, strerror(errno));
 	v->run = run;
-	ret = cpu_setup_cpuid(vm->kvm_fd, v->fd, id, &paravirt);
+	ret = cpu_setup_cpuid(vm->kvm_fd, v->fd, id, vm->nr_vcpus, &paravirt);
 	if (ret < 0)
 		die("cannot give vCPU %d its CPUID: %s", id, strerror(-ret));
 	if (!paravirt && id == 0)
 		warnx_("KVM offers no paravirt CPUID leaves: the guest will not use kvm-clock");
 	set_fpu(v->fd);
-	set_lint(v->fd);
+	if (id == 0)
+		set_lint(v->fd); /* the BSP takes the PIC's interrupts, as firmware leaves it */
 }
 
 static void handle_io(struct vcpu *v)

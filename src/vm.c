@@ -11,6 +11,7 @@
 #include <linux/kvm.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -53,9 +54,20 @@ int vm_init(struct vm *vm, uint64_t mem_size, const struct mem_opts *opts, struc
 	return 0;
 }
 
+int vm_max_vcpus(int kvm_fd)
+{
+	int max = kvm_ioctl_try(kvm_fd, KVM_CHECK_EXTENSION, (void *)(uintptr_t)KVM_CAP_MAX_VCPUS);
+
+	/* Without KVM_CAP_MAX_VCPUS, KVM_CAP_NR_VCPUS is the limit too. */
+	return max > 0 ? max
+	               : kvm_ioctl_try(kvm_fd, KVM_CHECK_EXTENSION,
+	                               (void *)(uintptr_t)KVM_CAP_NR_VCPUS);
+}
+
 int vm_create(struct vm *vm, struct err *e)
 {
 	uint64_t t0;
+	int max;
 
 	vm->kvm_fd = kvm_open();
 	t0 = trace_now();
@@ -71,8 +83,17 @@ int vm_create(struct vm *vm, struct err *e)
 		warnx_("boot trace: this KVM has no MSR filter; linux_start_kernel comes "
 		       "only from port 0x80 codes");
 	vm_map_memory(vm);
-	vm->nr_vcpus = 1;
-	vcpu_create(vm, &vm->vcpus[0], 0);
+	if (vm->nr_vcpus < 1)
+		vm->nr_vcpus = 1;
+	max = vm_max_vcpus(vm->kvm_fd);
+	if (max > 0 && vm->nr_vcpus > max)
+		return err_set(e, "--cpus %d: this KVM allows at most %d vCPUs in a VM",
+		               vm->nr_vcpus, max);
+	vm->vcpus = calloc((size_t)vm->nr_vcpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus)
+		return err_set(e, "no memory for %d vCPUs", vm->nr_vcpus);
+	for (int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_create(vm, &vm->vcpus[i], i);
 	if (devices_init(vm) < 0)
 		return err_set(e, "device set-up failed");
 	return 0;
@@ -175,16 +196,16 @@ int vm_run(struct vm *vm)
 	if (vm->deferred)
 		vm->deferred(vm, vm->deferred_arg);
 	sig = console_pump(vm->done_fd);
-	if (sig) {
-		if (sig == CONSOLE_QUIT)
-			vm_stop(vm, VM_EXIT_QUIT, "quit from the console (Ctrl-A x)");
-		else if (sig == CONSOLE_FAILED)
-			vm_stop(vm, VM_EXIT_ERROR, "the console failed (see above)");
-		else
-			vm_stop(vm, VM_EXIT_SIGNAL, "stopped by signal");
-		for (int i = 0; i < vm->nr_vcpus; i++)
-			vcpu_kick(&vm->vcpus[i]);
-	}
+	if (sig == CONSOLE_QUIT)
+		vm_stop(vm, VM_EXIT_QUIT, "quit from the console (Ctrl-A x)");
+	else if (sig == CONSOLE_FAILED)
+		vm_stop(vm, VM_EXIT_ERROR, "the console failed (see above)");
+	else if (sig)
+		vm_stop(vm, VM_EXIT_SIGNAL, "stopped by signal");
+	/* One vCPU's end (a reset, an error) or a signal ends them all,
+	 * wherever each is: running, or halted in the kernel. */
+	for (int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
 	for (int i = 0; i < vm->nr_vcpus; i++)
 		pthread_join(vm->vcpus[i].thread, NULL);
 	devices_stop(vm);

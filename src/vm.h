@@ -46,8 +46,8 @@ struct vm {
 	int vm_fd;
 	int run_size;
 	struct guest_mem mem;
-	int nr_vcpus;
-	struct vcpu vcpus[1];
+	int nr_vcpus;        /* set before vm_create: 1 up to KVM's limit */
+	struct vcpu *vcpus;  /* nr_vcpus of them, from vm_create */
 	_Atomic int exit; /* enum vm_exit, first writer wins */
 	char exit_msg[ERR_MAX];
 	int done_fd;               /* eventfd, signalled when the vCPUs stop */
@@ -59,12 +59,17 @@ struct vm {
 	void *deferred_arg;
 };
 
+/* The most vCPUs this KVM allows in a VM (KVM_CAP_MAX_VCPUS), or -errno. */
+int vm_max_vcpus(int kvm_fd);
+
 /* Lays out and maps @mem_size bytes of guest RAM with @opts (no KVM yet),
  * so that the boot loader can fill it. */
 int vm_init(struct vm *vm, uint64_t mem_size, const struct mem_opts *opts, struct err *e);
 
 /* Creates the KVM VM over the RAM of vm_init, with the in-kernel irqchip
- * and PIT, one vCPU, and every registered device. */
+ * and PIT, nr_vcpus vCPUs (vCPU 0 boots, the others wait in their LAPIC for
+ * INIT and SIPI), and every registered device; -1 with @e if KVM allows
+ * fewer vCPUs. */
 int vm_create(struct vm *vm, struct err *e);
 
 /* Sets the level of interrupt line @irq (GSI) to @level. */

@@ -10,6 +10,7 @@ trap 'rm -f "$log"' EXIT
 tests/unit.sh "$@" | tee "$log"
 tests/tools.sh 2>&1 | tee -a "$log"
 tests/hardening.sh "${BUILD:-build}" 2>&1 | tee -a "$log"
+tests/fuzz.sh "${BUILD:-build}" 2>&1 | tee -a "$log"
 # The outer VM of the nested runner has been seen to freeze (status 125:
 # "stalled", "ran past" or "did not come up"): that is the runner failing, not a test,
 # so it gets one more try. A hung guest is caught inside by run.sh's timeout.
@@ -24,7 +25,7 @@ if [ $? -eq 125 ]; then
 fi
 count() { sed -n "s/^$1: \([0-9]*\) passed, \([0-9]*\) failed.*/\\$2/p" "$log" | tail -n 1; }
 passed=0 failed=0
-for suite in unit tools hardening integration; do
+for suite in unit tools hardening fuzz integration; do
 	p=$(count $suite 1) f=$(count $suite 2)
 	# A suite that printed no summary did not run: count it as a failure.
 	passed=$((passed + ${p:-0}))

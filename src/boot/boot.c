@@ -5,6 +5,7 @@
 #include "../x86/e820.h"
 #include "../x86/layout.h"
 #include "../x86/pagetable.h"
+#include "../x86/reset.h"
 #include "bzimage.h"
 #include "elf.h"
 #include "pvh.h"
@@ -15,15 +16,18 @@ int boot_place_initrd(uint64_t size, uint64_t kernel_end, uint64_t ram_top, uint
                       const char *name, uint64_t *addr, struct err *e)
 {
 	uint64_t top = ram_top;
-	uint64_t room;
+	uint64_t lo, room = 0;
 
 	if (max_addr < UINT64_MAX && max_addr + 1 < top)
 		top = max_addr + 1;
-	if (kernel_end > top - PAGE_SIZE)
-		kernel_end = top; /* no room; also keeps the rounding below from wrapping */
-	kernel_end = (kernel_end + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
-	room = top > kernel_end ? top - kernel_end : 0;
-	if (size > room)
+	/* The first page boundary at or above the kernel's end; there is none
+	 * past the last page of the address space. */
+	bool none = kernel_end > UINT64_MAX - (PAGE_SIZE - 1);
+
+	lo = none ? UINT64_MAX : (kernel_end + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+	if (!none && lo <= top)
+		room = top - lo; /* the start rounds down to a page, staying at or above lo */
+	if (none || lo > top || size > room)
 		return err_set(e,
 		               "initrd '%s' (%llu MiB) does not fit in guest memory: %llu MiB "
 		               "free between the kernel and 0x%llx; give the VM more --memory",
@@ -129,17 +133,23 @@ static int load_initrd(const struct guest_mem *m, const char *path, uint64_t max
 	return ret;
 }
 
-static int write_boot_info(const struct guest_mem *m, const struct image_file *k,
-                           const struct bzimage *bz, struct boot_result *r, struct err *e)
+static int write_boot_info(const struct guest_mem *m, const struct boot_config *c,
+                           const struct image_file *k, const struct bzimage *bz,
+                           struct boot_result *r, struct err *e)
 {
 	struct e820_entry map[E820_MAX];
-	int n = e820_build(m, map);
+	int n = e820_build_acpi(m, c->acpi_base, c->rsdp ? c->acpi_size : 0, map);
 	struct boot_params *bp;
 
+	if (reset_vector_write(m) < 0)
+		return err_set(e, "no guest memory for the reset vector");
 	if (r->kind == BOOT_PVH) {
 		r->info_addr = pvh_build_start_info(m, BOOT_CMDLINE_ADDR, r->initrd_addr,
 		                                    r->initrd_size, map, n);
-		return r->info_addr ? 0 : err_set(e, "no guest memory for hvm_start_info");
+		if (!r->info_addr)
+			return err_set(e, "no guest memory for hvm_start_info");
+		pvh_set_rsdp(m, r->info_addr, c->rsdp);
+		return 0;
 	}
 	bp = guest_ptr(m, BOOT_INFO_ADDR, sizeof(*bp));
 	r->cr3 = pagetable_build(m);
@@ -147,6 +157,7 @@ static int write_boot_info(const struct guest_mem *m, const struct image_file *k
 		return err_set(e, "no guest memory for boot_params and page tables");
 	bzimage_boot_params(bp, k->data, bz, BOOT_CMDLINE_ADDR, r->initrd_addr, r->initrd_size, map,
 	                    n);
+	bp->acpi_rsdp_addr = c->rsdp;
 	r->info_addr = BOOT_INFO_ADDR;
 	return 0;
 }
@@ -175,7 +186,7 @@ int boot_load(const struct guest_mem *m, const struct boot_config *c, struct boo
 	if (!ret && c->initrd)
 		ret = load_initrd(m, c->initrd, initrd_max, r, e);
 	if (!ret)
-		ret = write_boot_info(m, &k, &bz, r, e);
+		ret = write_boot_info(m, c, &k, &bz, r, e);
 	image_close(&k);
 	return ret;
 }

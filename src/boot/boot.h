@@ -20,6 +20,9 @@ struct boot_config {
 	const char *initrd; /* NULL for none */
 	const char *cmdline;
 	size_t cmdline_added; /* bytes of it mote added (the devices' words) */
+	uint64_t rsdp;        /* the ACPI RSDP's address, 0 for no ACPI */
+	uint64_t acpi_base;   /* the tables' range, marked ACPI in the memory map */
+	uint64_t acpi_size;
 };
 
 struct boot_result {

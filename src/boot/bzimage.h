@@ -63,7 +63,9 @@ struct setup_header {
 } __attribute__((packed));
 
 struct boot_params {
-	uint8_t pad0[0x0c0];
+	uint8_t pad0[0x070];
+	uint64_t acpi_rsdp_addr; /* 0x070, boot protocol 2.14+ */
+	uint8_t pad0b[0x0c0 - 0x078];
 	uint32_t ext_ramdisk_image; /* 0x0c0 */
 	uint32_t ext_ramdisk_size;  /* 0x0c4 */
 	uint32_t ext_cmd_line_ptr;  /* 0x0c8 */

@@ -51,3 +51,11 @@ uint64_t pvh_build_start_info(const struct guest_mem *m, uint64_t cmdline_addr,
 		};
 	return BOOT_INFO_ADDR;
 }
+
+void pvh_set_rsdp(const struct guest_mem *m, uint64_t info, uint64_t rsdp)
+{
+	struct hvm_start_info *si = guest_ptr(m, info, sizeof(*si));
+
+	if (si)
+		si->rsdp_paddr = rsdp;
+}

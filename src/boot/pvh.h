@@ -49,4 +49,8 @@ uint64_t pvh_build_start_info(const struct guest_mem *m, uint64_t cmdline_addr,
                               uint64_t initrd_addr, uint64_t initrd_size,
                               const struct e820_entry *e820, int nr_e820);
 
+/* Puts the ACPI RSDP's address @rsdp (0: none) in the hvm_start_info at
+ * @info in guest memory @m. */
+void pvh_set_rsdp(const struct guest_mem *m, uint64_t info, uint64_t rsdp);
+
 #endif

@@ -6,6 +6,7 @@
 #include "../err.h"
 #include "../kvm.h"
 #include "../vm.h"
+#include "../x86/aml.h"
 #include "uart16550.h"
 
 #include <errno.h>
@@ -126,4 +127,20 @@ static void serial_stop(struct vm *vm)
 	flush_out(&com1, true);
 }
 
-DEVICE_REGISTER(serial, serial_init, serial_stop);
+/* COM1 in the DSDT: a 16550 (PNP0501) at its ports and IRQ. */
+static void serial_aml(const struct vm *vm, struct aml *a)
+{
+	uint8_t res[16];
+	size_t n;
+
+	(void)vm;
+	n = aml_res_io(res, COM1_PORT, UART_NR_REGS);
+	n += aml_res_irq(res + n, COM1_IRQ);
+	aml_device(a, "COM1");
+	aml_name_eisaid(a, "_HID", "PNP0501");
+	aml_name_int(a, "_UID", 0);
+	aml_name_resources(a, "_CRS", res, n);
+	aml_close(a);
+}
+
+DEVICE_REGISTER_FULL(serial, serial_init, serial_stop, NULL, serial_aml);

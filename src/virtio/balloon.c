@@ -19,6 +19,9 @@
 enum { Q_INFLATE, Q_DEFLATE, Q_REPORTING, NR_QUEUES };
 
 #define MAX_BUFS 64
+/* Page frames in one inflate chain: Linux's driver sends at most 256
+ * (VIRTIO_BALLOON_ARRAY_PFNS_MAX); more is a guest making mote work. */
+#define MAX_INFLATE_PFNS 256
 
 static struct balloon {
 	struct virtio_mmio dev;
@@ -59,6 +62,13 @@ static int report(struct balloon *b, const struct virtq_buf *buf, struct err *e)
 static int handle_chain(struct balloon *b, int q, const struct virtq_buf *bufs, int n,
                         struct err *e)
 {
+	uint64_t pfns = 0;
+
+	for (int i = 0; q == Q_INFLATE && i < n; i++)
+		pfns += bufs[i].len / 4;
+	if (pfns > MAX_INFLATE_PFNS)
+		return err_set(e, "an inflate chain of %llu page frames (a driver sends at most %d)",
+		               (unsigned long long)pfns, MAX_INFLATE_PFNS);
 	for (int i = 0; i < n; i++) {
 		if (q == Q_INFLATE && inflate(b, &bufs[i], e) < 0)
 			return -1;
@@ -75,9 +85,11 @@ static void balloon_notify(struct virtio_mmio *d, int q)
 	struct virtq_buf bufs[MAX_BUFS];
 	struct err e;
 	uint16_t head;
-	int n, done = 0;
+	int n = 0, done = 0;
 
-	while ((n = virtq_pop(vq, &d->vm->mem, bufs, MAX_BUFS, &head, &e)) > 0) {
+	/* A stopping VM stops here too: a long queue cannot hold up the stop. */
+	while (atomic_load(&d->vm->exit) == VM_RUNNING &&
+	       (n = virtq_pop(vq, &d->vm->mem, bufs, MAX_BUFS, &head, &e)) > 0) {
 		if (handle_chain(b, q, bufs, n, &e) < 0 ||
 		    virtq_push(vq, &d->vm->mem, head, 0, &e) < 0) {
 			n = -1;
@@ -121,4 +133,10 @@ static void balloon_stop(struct vm *vm)
 	vm->balloon_returned = balloon.returned;
 }
 
-DEVICE_REGISTER_CMDLINE(balloon, balloon_init, balloon_stop, balloon_cmdline);
+static void balloon_aml(const struct vm *vm, struct aml *a)
+{
+	if (vm->balloon)
+		virtio_mmio_aml(BALLOON_SLOT, a);
+}
+
+DEVICE_REGISTER_FULL(balloon, balloon_init, balloon_stop, balloon_cmdline, balloon_aml);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "mmio.h"
 
+#include "../x86/aml.h"
+
 #include "../bus.h"
 #include "../err.h"
 
@@ -216,6 +218,23 @@ int virtio_mmio_init(struct virtio_mmio *d, struct vm *vm, int slot, const struc
 	d->slot = slot;
 	return bus_register(BUS_MMIO, VIRTIO_MMIO_BASE + (uint64_t)slot * VIRTIO_MMIO_SIZE,
 	                    VIRTIO_MMIO_SIZE, virtio_mmio_access, d);
+}
+
+void virtio_mmio_aml(int slot, struct aml *a)
+{
+	char name[5];
+	uint8_t res[24];
+	size_t n;
+
+	snprintf(name, sizeof(name), "VR%02X", (unsigned)slot & 0xff);
+	n = aml_res_mem32(res, (uint32_t)(VIRTIO_MMIO_BASE + (uint64_t)slot * VIRTIO_MMIO_SIZE),
+	                  VIRTIO_MMIO_SIZE);
+	n += aml_res_interrupt(res + n, (uint32_t)(VIRTIO_MMIO_IRQ + slot), false);
+	aml_device(a, name);
+	aml_name_string(a, "_HID", "LNRO0005");
+	aml_name_int(a, "_UID", (uint64_t)slot);
+	aml_name_resources(a, "_CRS", res, n);
+	aml_close(a);
 }
 
 int virtio_mmio_cmdline(int slot, char *buf, size_t len)

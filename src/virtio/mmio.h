@@ -64,6 +64,12 @@ int virtio_mmio_init(struct virtio_mmio *d, struct vm *vm, int slot, const struc
  * into @buf; returns what snprintf returns. */
 int virtio_mmio_cmdline(int slot, char *buf, size_t len);
 
+struct aml;
+
+/* Describes the device in slot @slot in the DSDT: LNRO0005, its window
+ * and its interrupt, as Linux's virtio_mmio ACPI driver reads them. */
+void virtio_mmio_aml(int slot, struct aml *a);
+
 /* Tells the driver that used buffers are waiting (interrupt status bit 0). */
 void virtio_mmio_interrupt(struct virtio_mmio *d);
 

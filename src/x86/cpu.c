@@ -110,6 +110,7 @@ int cpu_enter_long64(int vcpu_fd, const struct guest_mem *m, uint64_t cr3, uint6
 #define CPUID_KVM_SIGNATURE   0x40000000U
 #define CPUID_KVM_FEATURES    0x40000001U
 #define CPUID1_ECX_HYPERVISOR (1U << 31)
+#define CPUID1_EDX_HTT        (1U << 28)
 
 static struct kvm_cpuid2 *supported_cpuid(int kvm_fd, int *ret)
 {
@@ -126,20 +127,52 @@ static struct kvm_cpuid2 *supported_cpuid(int kvm_fd, int *ret)
 	return NULL;
 }
 
-static void fix_entry(struct kvm_cpuid_entry2 *e, int id)
+/* The smallest s with 1 << s >= @n: bits of APIC ID per level. */
+static uint32_t id_bits(uint32_t n)
 {
+	uint32_t s = 0;
+
+	while ((1U << s) < n)
+		s++;
+	return s;
+}
+
+/* Leaves 0xB and 0x1F: an SMT level of one thread, then a core level of
+ * all vCPUs; the subleaf is e->index. */
+static void fix_topology_leaf(struct kvm_cpuid_entry2 *e, uint32_t id, uint32_t nr)
+{
+	e->edx = id;
+	switch (e->index) {
+	case 0: e->eax = 0, e->ebx = 1, e->ecx = (1U << 8) | 0; break;
+	case 1: e->eax = id_bits(nr), e->ebx = nr, e->ecx = (2U << 8) | 1; break;
+	default: e->eax = e->ebx = 0, e->ecx = e->index; break;
+	}
+}
+
+/* One package of @nr cores, one thread each; this vCPU is core @id. */
+static void fix_entry(struct kvm_cpuid_entry2 *e, uint32_t id, uint32_t nr)
+{
+	uint32_t ids = 1U << id_bits(nr); /* APIC IDs the package spans */
+
 	switch (e->function) {
 	case 1:
 		e->ecx |= CPUID1_ECX_HYPERVISOR;
-		e->ebx = (e->ebx & 0x00ffffffU) | ((uint32_t)id << 24);
+		e->ebx = (e->ebx & 0xffffU) | ((ids & 0xffU) << 16) | (id << 24);
+		e->edx = nr > 1 ? e->edx | CPUID1_EDX_HTT : e->edx & ~CPUID1_EDX_HTT;
+		break;
+	case 4: /* caches: L1 and L2 per core, L3 for the package */
+		e->eax = (e->eax & 0x3fffU) | ((ids - 1) << 26) |
+		         ((((e->eax >> 5) & 7) >= 3 ? ids - 1 : 0) << 14);
 		break;
 	case 0xb:
-	case 0x1f: e->edx = (uint32_t)id; break;
+	case 0x1f: fix_topology_leaf(e, id, nr); break;
+	case 0x80000008: e->ecx = (e->ecx & ~0xf0ffU) | (id_bits(nr) << 12) | (nr - 1); break;
+	case 0x8000001e: e->eax = id, e->ebx = id, e->ecx = 0; break;
 	default: break;
 	}
 }
 
-int cpu_setup_cpuid(int kvm_fd, int vcpu_fd, int id, bool *paravirt)
+int cpu_setup_cpuid(int kvm_fd, int vcpu_fd, int id, int nr, bool *paravirt)
 {
 	int ret;
 	struct kvm_cpuid2 *c = supported_cpuid(kvm_fd, &ret);
@@ -148,7 +181,7 @@ int cpu_setup_cpuid(int kvm_fd, int vcpu_fd, int id, bool *paravirt)
 	if (!c)
 		return ret;
 	for (uint32_t i = 0; i < c->nent; i++) {
-		fix_entry(&c->entries[i], id);
+		fix_entry(&c->entries[i], (uint32_t)id, (uint32_t)nr);
 		if (c->entries[i].function == CPUID_KVM_FEATURES)
 			has_kvm_leaves = 1;
 	}
@@ -157,4 +190,9 @@ int cpu_setup_cpuid(int kvm_fd, int vcpu_fd, int id, bool *paravirt)
 	ret = kvm_ioctl_try(vcpu_fd, KVM_SET_CPUID2, c);
 	free(c);
 	return ret;
+}
+
+void cpu_fix_cpuid_entry(struct kvm_cpuid_entry2 *e, int id, int nr)
+{
+	fix_entry(e, (uint32_t)id, (uint32_t)nr);
 }

@@ -5,6 +5,8 @@
 
 #include "../mem.h"
 
+#include <linux/kvm.h>
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -40,9 +42,15 @@ int cpu_enter_flat32(int vcpu_fd, const struct guest_mem *m, uint32_t entry, uin
 int cpu_enter_long64(int vcpu_fd, const struct guest_mem *m, uint64_t cr3, uint64_t entry,
                      uint64_t rsi);
 
-/* Gives vCPU @id the host's KVM-supported CPUID with the KVM paravirt
- * leaves (kvm-clock) and its own APIC ID; 0 or -errno. Sets @paravirt
- * (if not NULL) to whether KVM offered those leaves. */
-int cpu_setup_cpuid(int kvm_fd, int vcpu_fd, int id, bool *paravirt);
+/* Gives vCPU @id of @nr the host's KVM-supported CPUID with the KVM
+ * paravirt leaves (kvm-clock), its own APIC ID (@id) and a topology of one
+ * package of @nr cores (leaves 1, 4, 0xB, 0x1F, 0x80000008, 0x8000001E);
+ * 0 or -errno. Sets @paravirt (if not NULL) to whether KVM offered the
+ * paravirt leaves. */
+int cpu_setup_cpuid(int kvm_fd, int vcpu_fd, int id, int nr, bool *paravirt);
+
+/* Applies the topology of cpu_setup_cpuid to one CPUID entry @e, for
+ * vCPU @id of @nr (exposed for the tests). */
+void cpu_fix_cpuid_entry(struct kvm_cpuid_entry2 *e, int id, int nr);
 
 #endif

@@ -107,7 +107,7 @@ static int probe_create(struct probe_vm *p, int kvm_fd, struct err *e)
 		p->run = NULL;
 		return err_set(e, "probe VM: cannot map kvm_run: %m");
 	}
-	ret = cpu_setup_cpuid(kvm_fd, p->vcpu_fd, 0, NULL);
+	ret = cpu_setup_cpuid(kvm_fd, p->vcpu_fd, 0, 1, NULL);
 	if (ret < 0)
 		return setup_failed(e, "setting its CPUID", ret);
 	ret = cpu_enter_flat32(p->vcpu_fd, &p->mem, PROBE_CODE_ADDR, 0);

@@ -101,6 +101,22 @@ expect_console() {
 	fi
 }
 
+# expect_cpus NAME N ARGS...: the guest boots and sees N CPUs online.
+expect_cpus() {
+	local name=$1 n=$2 seen
+	shift 2
+	selected "$name" || return 0
+	run_mote "$@"
+	seen=$(sed -n 's/^cpus: \([0-9]*\) online.*/\1/p' "$out" | tr -d '\r' | tail -n 1)
+	if [ $rc -ne 0 ] || ! grep -q "$MARKER" "$out"; then
+		fail "$name" "no boot (exit $rc)"
+	elif [ "$seen" != "$n" ]; then
+		fail "$name" "the guest sees ${seen:-no} CPUs online, expected $n"
+	else
+		pass "$name"
+	fi
+}
+
 # expect_memory NAME MIN_KIB ARGS...: boots and the guest sees at least MIN_KIB.
 expect_memory() {
 	local name=$1 min=$2 kib
@@ -249,8 +265,8 @@ test_balloon() {
 	with=$(held_private_kib) || { fail "$name" "no boot with the balloon"; return; }
 	back=$(sed -n 's/.*the balloon gave back \([0-9]*\) KiB.*/\1/p' "$out")
 	echo "balloon: guest RAM private $with KiB with the balloon, $without KiB without; gave back ${back:-?} KiB" >>"$out"
-	if ! grep -q "guest command line: console=ttyS0 quiet virtio_mmio.device=4K@0xd0000000:5 -- hold=120 report=0" "$out"; then
-		fail "$name" "the device's command-line word is missing or after --"
+	if ! grep -q "guest command line: console=ttyS0 quiet -- hold=120 report=0" "$out"; then
+		fail "$name" "with ACPI the balloon belongs in the DSDT, not on the command line"
 	elif [ "${back:-0}" -lt 1024 ]; then
 		fail "$name" "the balloon gave back ${back:-no} KiB, expected at least 1 MiB"
 	elif [ "$with" -gt $((without - 1024)) ]; then
@@ -405,6 +421,44 @@ expect_console console-ctrl-a-x quit --kernel "$VMLINUX" --initrd "$INITRD" \
 	--cmdline "console=ttyS0 quiet -- hold=600"
 expect_console console-stalled-stdout-sigterm stall --kernel "$BZIMAGE" \
 	--initrd "$GUEST/shell.cpio" --cmdline "console=ttyS0 quiet" --memory 256M
+
+# Several vCPUs: ACPI's MADT tells the guest of them, for PVH and bzImage.
+for n in 1 2 4 8; do
+	expect_cpus smp-$n-pvh $n --cpus $n --kernel "$VMLINUX" --initrd "$INITRD" \
+		--cmdline "console=ttyS0 quiet"
+done
+for n in 2 4; do
+	expect_cpus smp-$n-bzimage $n --cpus $n --kernel "$BZIMAGE" --initrd "$INITRD" \
+		--cmdline "console=ttyS0 quiet"
+done
+[ -n "$cloud" ] && expect_cpus smp-2-debian-kernel 2 --cpus 2 --kernel "$cloud" \
+	--initrd "$INITRD" --cmdline "console=ttyS0 quiet" --memory 256M
+# The guest's poweroff reaches mote through the FADT's sleep register: exit 0.
+if selected acpi-poweroff; then
+	run_mote -v --kernel "$VMLINUX" --initrd "$INITRD" --cmdline "console=ttyS0 quiet -- poweroff"
+	if [ $rc -eq 0 ] && grep -q "guest powered off (ACPI S5)" "$out"; then
+		pass acpi-poweroff
+	else
+		fail acpi-poweroff "exit $rc, or not powered off through ACPI S5"
+	fi
+fi
+# Without ACPI the devices go on the command line and the guest has one vCPU.
+if selected no-acpi; then
+	run_mote -v --no-acpi --kernel "$VMLINUX" --initrd "$INITRD" --cmdline "console=ttyS0 quiet"
+	if [ $rc -ne 0 ] || ! grep -q "$MARKER" "$out"; then
+		fail no-acpi "no boot (exit $rc)"
+	elif ! grep -q "guest command line: console=ttyS0 quiet virtio_mmio.device=4K@0xd0000000:5" "$out"; then
+		fail no-acpi "the balloon is not on the command line"
+	else
+		pass no-acpi
+	fi
+fi
+expect_error no-acpi-smp "--cpus 2 with --no-acpi: mote tells the guest of its vCPUs only in ACPI" \
+	--kernel "$VMLINUX" --cpus 2 --no-acpi
+expect_error cpus-above-acpi "--cpus 300: mote's ACPI tables describe 1 to 254 vCPUs" \
+	--kernel "$VMLINUX" --cpus 300
+expect_usage cpus-zero "--cpus 0: a VM needs 1 to 4096 vCPUs" --kernel "$VMLINUX" --cpus 0
+expect_usage cpus-not-a-number "--cpus 'two': not a number of vCPUs" --kernel "$VMLINUX" --cpus two
 
 # Memory backends: each boots; hugetlb says how many pages it lacks.
 expect_boot backend-memfd --memory-backend memfd --kernel "$VMLINUX" --initrd "$INITRD" \

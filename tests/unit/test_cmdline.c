@@ -53,6 +53,23 @@ static void test_words_that_are_not_the_separator(void **state)
 	assert_non_null(cmdline_init_args("\t--\tx"));
 }
 
+/* What the fuzzer found: Linux's blanks, and a quote left open. */
+static void test_linux_blanks_and_open_quotes(void **state)
+{
+	char out[64];
+	struct err e;
+
+	(void)state;
+	/* 0xa0 is a blank to Linux: "--" ends its parameters there. */
+	assert_string_equal(built("quiet --\xa0hold=3", "dev=1"), "quiet dev=1 --\xa0hold=3");
+	/* An open quote would swallow mote's words: refused, saying why. */
+	assert_int_equal(cmdline_build("quiet a=\"x y", "dev=1", out, sizeof(out), &e), -1);
+	assert_non_null(strstr(e.msg, "a double quote is never closed"));
+	/* Without words to add, it is left as it is, blanks in the quote too. */
+	assert_string_equal(built("quiet a=\"x y  ", ""), "quiet a=\"x y  ");
+	assert_string_equal(built("quiet  ", ""), "quiet");
+}
+
 static void test_too_long_names_both_parts(void **state)
 {
 	char out[16];
@@ -71,6 +88,7 @@ int main(void)
 	    cmocka_unit_test(test_devices_go_before_init_args),
 	    cmocka_unit_test(test_quoted_separator_counts),
 	    cmocka_unit_test(test_words_that_are_not_the_separator),
+	    cmocka_unit_test(test_linux_blanks_and_open_quotes),
 	    cmocka_unit_test(test_too_long_names_both_parts),
 	};
 

@@ -78,6 +78,7 @@ static void test_a_flood_gives_one_line(void **state)
 }
 
 static struct vm vm;
+static struct vcpu vcpu0;
 
 static void *vcpu_that_dies(void *arg)
 {
@@ -95,6 +96,7 @@ static void test_die_on_a_vcpu_thread_stops_the_vm(void **state)
 	memset(&vm, 0, sizeof(vm));
 	vm.done_fd = eventfd(0, 0);
 	vm.nr_vcpus = 1;
+	vm.vcpus = &vcpu0;
 	vm.vcpus[0].vm = &vm;
 	assert_int_equal(pthread_create(&t, NULL, vcpu_that_dies, NULL), 0);
 	assert_int_equal(pthread_join(t, NULL), 0); /* the thread ended, mote did not */

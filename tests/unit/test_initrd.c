@@ -132,9 +132,21 @@ static void test_message_sizes(void **state)
 	assert_non_null(strstr(e.msg, "112 MiB free"));
 }
 
+/* What the fuzzer found: an empty initrd whose limit lies below the kernel,
+ * and a kernel ending in the last page of the address space. */
+static void test_limits_below_the_kernel_refuse_even_empty(void **state)
+{
+	(void)state;
+	assert_no_fit(0, 16 * MiB, RAM_TOP, 8 * MiB);
+	assert_no_fit(4096, UINT64_MAX - 100, UINT64_MAX, NO_LIMIT);
+	assert_no_fit(0, UINT64_MAX - 100, UINT64_MAX, NO_LIMIT);
+	assert_int_equal(place(0, 16 * MiB, RAM_TOP, NO_LIMIT), RAM_TOP);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_limits_below_the_kernel_refuse_even_empty),
 	    cmocka_unit_test(test_at_top),        cmocka_unit_test(test_page_aligned),
 	    cmocka_unit_test(test_max_addr),      cmocka_unit_test(test_max_addr_unaligned),
 	    cmocka_unit_test(test_exact_fit),     cmocka_unit_test(test_kernel_end_rounded_up),

@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: MIT
+/* mote's virtio-balloon, driven through its virtio-mmio registers by a
+ * hostile driver over a small guest RAM whose rings the input writes too:
+ * the register handler, feature and queue set-up, and the virtqueue walker
+ * (virtq_check, virtq_pop, virtq_push) with the balloon's inflate and
+ * free-page-report handlers on whatever chains the input makes.
+ *
+ * No KVM: the VM has no fd (vm_irq_line's KVM_IRQ_LINE then fails with
+ * EBADF, which mote ignores), the guest RAM is an ordinary mapping laid out
+ * like mote's (a slot at 0 and one at 4 GiB, one host mapping) with
+ * inaccessible pages around it, and the balloon is the one mote registers
+ * in its device section, started by its own init. The input format is in
+ * virtio_stream.h. */
+#include "fuzz.h"
+#include "virtio_stream.h"
+
+#include "bus.h"
+#include "device.h"
+#include "mem.h"
+#include "virtio/mmio.h"
+#include "vm.h"
+
+#include <string.h>
+#include <sys/mman.h>
+
+extern const struct device __start_mote_devices[] __attribute__((weak));
+extern const struct device __stop_mote_devices[] __attribute__((weak));
+
+#define RAM_SIZE (FUZZ_RAM_LOW + FUZZ_RAM_HIGH)
+#define GUARD    (64 * 1024)
+
+static struct vm vm;
+
+static void setup(void)
+{
+	uint8_t *map = mmap(NULL, RAM_SIZE + 2 * GUARD, PROT_NONE,
+	                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	struct guest_mem *m = &vm.mem;
+	const struct device *d;
+
+	FUZZ_CHECK(map != MAP_FAILED, "no memory for the guest RAM");
+	FUZZ_CHECK(!mprotect(map + GUARD, RAM_SIZE, PROT_READ | PROT_WRITE), "mprotect");
+	vm.kvm_fd = vm.vm_fd = vm.done_fd = -1;
+	vm.balloon = true;
+	m->size = RAM_SIZE;
+	m->host = map + GUARD;
+	m->opts.backend = MEM_ANON;
+	m->fd = -1;
+	m->nr_slots = 2;
+	m->slots[0] = (struct mem_slot){0, FUZZ_RAM_LOW, m->host};
+	m->slots[1] = (struct mem_slot){FUZZ_RAM_HIGH_GPA, FUZZ_RAM_HIGH, m->host + FUZZ_RAM_LOW};
+	for (d = __start_mote_devices; d < __stop_mote_devices; d++)
+		if (!strcmp(d->name, "balloon"))
+			break;
+	FUZZ_CHECK(d < __stop_mote_devices, "no balloon in the device section");
+	FUZZ_CHECK(d->init(&vm) == 0, "the balloon did not start");
+}
+
+static void mmio(uint64_t off, void *data, uint32_t len, bool is_write)
+{
+	FUZZ_CHECK(bus_dispatch(NULL, BUS_MMIO, VIRTIO_MMIO_BASE + off, data, len, is_write),
+	           "nobody claimed offset 0x%llx", (unsigned long long)off);
+}
+
+static void write32(uint64_t off, uint32_t v)
+{
+	mmio(off, &v, 4, true);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const uint32_t widths[4] = {4, 1, 2, 8};
+	static bool ready;
+	struct fuzz_in in = {data, size, 0};
+	uint8_t zero[8] = {0};
+
+	if (!ready) {
+		setup();
+		ready = true;
+	}
+	/* A fresh device (the driver's reset) and fresh RAM for every input. */
+	write32(VS_REG_STATUS, 0);
+	mmio(VS_REG_CONFIG, zero, sizeof(zero), true);
+	memset(vm.mem.host, 0, RAM_SIZE);
+
+	while (fuzz_left(&in)) {
+		uint8_t op = (uint8_t)fuzz_uint(&in, 1);
+		uint32_t width = widths[(op >> 2) & 3];
+
+		switch (op & 3) {
+		case VS_WRITE:
+		case VS_READ: {
+			uint64_t off = fuzz_uint(&in, 2) % VIRTIO_MMIO_SIZE;
+			uint8_t buf[8] = {0};
+
+			if ((op & 3) == VS_WRITE) {
+				uint32_t v = (uint32_t)fuzz_uint(&in, 4);
+
+				memcpy(buf, &v, 4);
+				memcpy(buf + 4, &v, 4);
+			}
+			mmio(off, buf, width, (op & 3) == VS_WRITE);
+			break;
+		}
+		case VS_RAM: {
+			uint64_t at = fuzz_uint(&in, 2) % ((op & 4) ? FUZZ_RAM_HIGH : FUZZ_RAM_LOW);
+			uint8_t *dst = vm.mem.host + ((op & 4) ? FUZZ_RAM_LOW : 0) + at;
+			size_t len = (size_t)fuzz_uint(&in, 1);
+			size_t room = ((op & 4) ? FUZZ_RAM_HIGH : FUZZ_RAM_LOW) - at;
+			size_t avail = in.at < size ? size - in.at : 0;
+
+			len = len < room ? len : room;
+			len = len < avail ? len : avail;
+			memcpy(dst, data + in.at, len);
+			in.at += len;
+			break;
+		}
+		case VS_NOTIFY: write32(VS_REG_QUEUE_NOTIFY, (op >> 2) & 3); break;
+		}
+	}
+	return 0;
+}

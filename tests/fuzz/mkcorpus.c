@@ -1,0 +1,434 @@
+// SPDX-License-Identifier: MIT
+/* mkcorpus DIR: writes the seed corpus of every fuzz target into
+ * DIR/NAME/ (make fuzz-corpus rewrites tests/fuzz/corpus with it). Each
+ * seed is a small valid input, so that the fuzzer starts past the magic
+ * numbers and handshakes and mutates from there. */
+#include "boot/bzimage.h"
+#include "virtio_stream.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <linux/kvm.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char *root;
+
+static void put(const char *target, const char *name, const void *data, size_t len)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", root, target);
+	if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+		perror(path);
+		exit(1);
+	}
+	snprintf(path, sizeof(path), "%s/%s/%s", root, target, name);
+	f = fopen(path, "wb");
+	if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
+		perror(path);
+		exit(1);
+	}
+}
+
+/* ELF: a PVH kernel as tests/integration/mkpvh.c writes it, then one with a
+ * symbol table, then one with a bss segment and a note before Xen's. */
+#define LOAD_ADDR 0x100000
+
+struct note {
+	Elf64_Nhdr h;
+	char name[4];
+	uint32_t desc;
+};
+
+struct pvh {
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph[3];
+	struct note notes[2];
+	uint8_t code[16];
+	Elf64_Sym syms[3];
+	char strtab[32];
+	Elf64_Shdr sh[3];
+};
+
+static void pvh_header(struct pvh *im, int nr_ph)
+{
+	static const uint8_t code[] = {0xb8, 0x00, 0x00, 0x00, 0xe0, /* mov $0xe0000000, %eax */
+	                               0xd9, 0x00,                   /* flds (%eax) */
+	                               0xf4, 0xeb, 0xfd};            /* hlt; jmp */
+
+	memset(im, 0, sizeof(*im));
+	memcpy(im->eh.e_ident, ELFMAG, SELFMAG);
+	im->eh.e_ident[EI_CLASS] = ELFCLASS64;
+	im->eh.e_ident[EI_DATA] = ELFDATA2LSB;
+	im->eh.e_ident[EI_VERSION] = EV_CURRENT;
+	im->eh.e_type = ET_EXEC;
+	im->eh.e_machine = EM_X86_64;
+	im->eh.e_version = EV_CURRENT;
+	im->eh.e_entry = LOAD_ADDR;
+	im->eh.e_phoff = offsetof(struct pvh, ph);
+	im->eh.e_ehsize = sizeof(Elf64_Ehdr);
+	im->eh.e_phentsize = sizeof(Elf64_Phdr);
+	im->eh.e_phnum = (Elf64_Half)nr_ph;
+	im->ph[0] = (Elf64_Phdr){.p_type = PT_LOAD,
+	                         .p_flags = PF_R | PF_X,
+	                         .p_offset = offsetof(struct pvh, code),
+	                         .p_vaddr = LOAD_ADDR,
+	                         .p_paddr = LOAD_ADDR,
+	                         .p_filesz = sizeof(code),
+	                         .p_memsz = sizeof(code),
+	                         .p_align = 16};
+	im->ph[1] = (Elf64_Phdr){.p_type = PT_NOTE,
+	                         .p_offset = offsetof(struct pvh, notes[1]),
+	                         .p_filesz = sizeof(struct note),
+	                         .p_align = 4};
+	im->notes[1].h = (Elf64_Nhdr){.n_namesz = 4, .n_descsz = 4, .n_type = 18};
+	memcpy(im->notes[1].name, "Xen", 4);
+	im->notes[1].desc = LOAD_ADDR;
+	memcpy(im->code, code, sizeof(code));
+}
+
+static void elf_seeds(void)
+{
+	struct pvh im;
+
+	pvh_header(&im, 2);
+	put("elf", "pvh-minimal", &im, offsetof(struct pvh, syms));
+
+	/* .symtab and .strtab with run_init_process, what boot_find_init_exec seeks. */
+	pvh_header(&im, 2);
+	im.syms[1] = (Elf64_Sym){.st_name = 1,
+	                         .st_info = ELF64_ST_INFO(STB_GLOBAL, STT_FUNC),
+	                         .st_shndx = 1,
+	                         .st_value = LOAD_ADDR + 7};
+	im.syms[2] = (Elf64_Sym){.st_name = 18,
+	                         .st_info = ELF64_ST_INFO(STB_GLOBAL, STT_OBJECT),
+	                         .st_shndx = 1,
+	                         .st_value = LOAD_ADDR + 8};
+	memcpy(im.strtab, "\0run_init_process\0data", 23);
+	im.sh[1] = (Elf64_Shdr){.sh_type = SHT_SYMTAB,
+	                        .sh_offset = offsetof(struct pvh, syms),
+	                        .sh_size = sizeof(im.syms),
+	                        .sh_link = 2,
+	                        .sh_entsize = sizeof(Elf64_Sym)};
+	im.sh[2] = (Elf64_Shdr){.sh_type = SHT_STRTAB,
+	                        .sh_offset = offsetof(struct pvh, strtab),
+	                        .sh_size = sizeof(im.strtab)};
+	im.eh.e_shoff = offsetof(struct pvh, sh);
+	im.eh.e_shentsize = sizeof(Elf64_Shdr);
+	im.eh.e_shnum = 3;
+	put("elf", "pvh-symtab", &im, sizeof(im));
+
+	/* A second, bss-only segment, and a GNU note ahead of Xen's. */
+	pvh_header(&im, 3);
+	im.ph[1].p_offset = offsetof(struct pvh, notes);
+	im.ph[1].p_filesz = sizeof(im.notes);
+	im.notes[0].h = (Elf64_Nhdr){.n_namesz = 4, .n_descsz = 4, .n_type = NT_GNU_BUILD_ID};
+	memcpy(im.notes[0].name, "GNU", 4);
+	im.ph[2] = (Elf64_Phdr){.p_type = PT_LOAD,
+	                        .p_flags = PF_R | PF_W,
+	                        .p_offset = offsetof(struct pvh, code),
+	                        .p_paddr = 2 * LOAD_ADDR,
+	                        .p_filesz = 0,
+	                        .p_memsz = 0x3000};
+	put("elf", "pvh-bss-notes", &im, offsetof(struct pvh, syms));
+}
+
+/* bzImage: heads of files (fuzz_bzimage.c pads them), protocol 2.15 and
+ * 2.12, and one whole small file. */
+#define BZ_HEAD (BZ_SETUP_HEADER_OFFSET + sizeof(struct setup_header))
+
+static void bz_header(struct boot_params *bp, uint16_t file_extra)
+{
+	struct setup_header *h = &bp->hdr;
+	uint64_t file_len = sizeof(*bp) + file_extra;
+
+	memset(bp, 0, sizeof(*bp));
+	memcpy(bp, &file_extra, 2); /* the padding fuzz_bzimage.c adds to a head */
+	h->setup_sects = 4;
+	h->syssize = (uint32_t)((file_len - 5 * 512) / 16);
+	h->boot_flag = BZ_BOOT_FLAG;
+	h->jump = 0x6aeb; /* jmp short over the header, which ends at 0x26c */
+	h->header = BZ_HDRS_MAGIC;
+	h->version = 0x020f;
+	h->loadflags = BZ_LOADED_HIGH;
+	h->initrd_addr_max = 0x7fffffff;
+	h->kernel_alignment = 0x200000;
+	h->relocatable_kernel = 1;
+	h->xloadflags = BZ_XLF_KERNEL_64 | 0x2;
+	h->cmdline_size = 2047;
+	h->pref_address = 0x1000000;
+	h->init_size = 0x2000000;
+}
+
+static void bzimage_seeds(void)
+{
+	static uint8_t file[sizeof(struct boot_params) + 2560];
+	struct boot_params *bp = (struct boot_params *)file;
+
+	bz_header(bp, 2560);
+	put("bzimage", "head-2.15", bp, BZ_HEAD);
+
+	bz_header(bp, 512);
+	bp->hdr.setup_sects = 0; /* means 4 */
+	bp->hdr.version = BZ_MIN_VERSION;
+	bp->hdr.jump = 0x62eb; /* the 2.12 header ends at 0x264 */
+	bp->hdr.syssize = 0;
+	put("bzimage", "head-2.12", bp, BZ_HEAD);
+
+	bz_header(bp, 2560);
+	memset(bp, 0, 2); /* a whole file: taken as it is */
+	memset(file + 5 * 512, 0x90, sizeof(file) - 5 * 512);
+	put("bzimage", "whole-file", file, sizeof(file));
+}
+
+/* initrd: size, kernel_end, ram_top, max_addr. */
+static void initrd_seed(const char *name, uint64_t size, uint64_t kernel_end, uint64_t ram_top,
+                        uint64_t max_addr)
+{
+	uint64_t v[4] = {size, kernel_end, ram_top, max_addr};
+
+	put("initrd", name, v, sizeof(v));
+}
+
+static void initrd_seeds(void)
+{
+	initrd_seed("bzimage-128m", 8 << 20, 0x3000000, 128 << 20, 0x7fffffff);
+	initrd_seed("pvh-3g", (1 << 20) + 123, 0x1a00000, 3ULL << 30, (3ULL << 30) - 1);
+	initrd_seed("limit-inside-page", 4096, 16 << 20, 128 << 20, (64 << 20) + 100);
+	initrd_seed("exact-fit", 112 << 20, 16 << 20, 128 << 20, UINT64_MAX);
+	initrd_seed("too-big", 113 << 20, 16 << 20, 128 << 20, UINT64_MAX);
+}
+
+static void cmdline_seed(const char *name, const char *user, const char *devices, int k)
+{
+	char buf[512];
+	size_t n = strlen(user) + 1, d = strlen(devices);
+
+	memcpy(buf, user, n);
+	memcpy(buf + n, devices, d);
+	n += d;
+	if (k >= 0) {
+		buf[n++] = '\0';
+		buf[n++] = (char)k;
+	}
+	put("cmdline", name, buf, n);
+}
+
+static void cmdline_seeds(void)
+{
+	static const char dev[] = "virtio_mmio.device=4K@0xd0000000:5";
+
+	cmdline_seed("plain", "console=ttyS0 quiet", dev, -1);
+	cmdline_seed("init-args", "console=ttyS0 -- hold=3", dev, -1);
+	cmdline_seed("quoted", "quiet \"--\" init=/bin/sh \"a b\" x=\"y z\"", "dev=1 dev=2", -1);
+	cmdline_seed("spaces-tight", "root=/dev/vda rw \t --  a -- b", "x=1", 4);
+	cmdline_seed("empty", "", "", -1);
+}
+
+/* virtio: the balloon driver's handshake, then chains on its queues. */
+struct stream {
+	uint8_t b[4096];
+	size_t n;
+};
+
+static void u8(struct stream *s, uint8_t v)
+{
+	s->b[s->n++] = v;
+}
+
+static void le(struct stream *s, uint64_t v, int bytes)
+{
+	for (int i = 0; i < bytes; i++)
+		u8(s, (uint8_t)(v >> (8 * i)));
+}
+
+static void wr(struct stream *s, uint16_t off, uint32_t v)
+{
+	u8(s, VS_WRITE);
+	le(s, off, 2);
+	le(s, v, 4);
+}
+
+static void rd(struct stream *s, uint16_t off)
+{
+	u8(s, VS_READ);
+	le(s, off, 2);
+}
+
+static void ram(struct stream *s, uint16_t gpa, const void *data, uint8_t len)
+{
+	u8(s, VS_RAM);
+	le(s, gpa, 2);
+	u8(s, len);
+	memcpy(s->b + s->n, data, len);
+	s->n += len;
+}
+
+#define QSIZE     8
+#define QDESC(q)  (0x1000 + 0x1000 * (q))
+#define QAVAIL(q) (QDESC(q) + 0x100)
+#define QUSED(q)  (QDESC(q) + 0x200)
+
+static void handshake(struct stream *s)
+{
+	wr(s, VS_REG_STATUS, 0);
+	wr(s, VS_REG_STATUS, 1);     /* ACKNOWLEDGE */
+	wr(s, VS_REG_STATUS, 1 | 2); /* DRIVER */
+	wr(s, VS_REG_DEVICE_FEATURES_SEL, 0);
+	rd(s, VS_REG_DEVICE_FEATURES);
+	wr(s, VS_REG_DEVICE_FEATURES_SEL, 1);
+	rd(s, VS_REG_DEVICE_FEATURES);
+	wr(s, VS_REG_DRIVER_FEATURES_SEL, 0);
+	wr(s, VS_REG_DRIVER_FEATURES, 1 << 5); /* free page reporting */
+	wr(s, VS_REG_DRIVER_FEATURES_SEL, 1);
+	wr(s, VS_REG_DRIVER_FEATURES, 1); /* VERSION_1 */
+	wr(s, VS_REG_STATUS, 1 | 2 | 8);  /* FEATURES_OK */
+	rd(s, VS_REG_STATUS);
+	for (int q = 0; q < 3; q++) {
+		wr(s, VS_REG_QUEUE_SEL, (uint32_t)q);
+		rd(s, VS_REG_QUEUE_NUM_MAX);
+		wr(s, VS_REG_QUEUE_NUM, QSIZE);
+		wr(s, VS_REG_QUEUE_DESC_LOW, QDESC(q));
+		wr(s, VS_REG_QUEUE_DESC_HIGH, 0);
+		wr(s, VS_REG_QUEUE_DRIVER_LOW, QAVAIL(q));
+		wr(s, VS_REG_QUEUE_DRIVER_HIGH, 0);
+		wr(s, VS_REG_QUEUE_DEVICE_LOW, QUSED(q));
+		wr(s, VS_REG_QUEUE_DEVICE_HIGH, 0);
+		wr(s, VS_REG_QUEUE_READY, 1);
+	}
+	wr(s, VS_REG_STATUS, 1 | 2 | 8 | 4); /* DRIVER_OK */
+	rd(s, 0x104);                        /* config: actual */
+}
+
+struct desc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags, next;
+};
+
+/* Offers chain @head on queue @q as avail entry @idx - 1, then notifies. */
+static void offer(struct stream *s, int q, uint16_t head, uint16_t idx)
+{
+	uint16_t entry[1] = {head};
+
+	ram(s, (uint16_t)(QAVAIL(q) + 4 + 2 * ((idx - 1) % QSIZE)), entry, 2);
+	ram(s, (uint16_t)(QAVAIL(q) + 2), &idx, 2);
+	u8(s, (uint8_t)(VS_NOTIFY | q << 2));
+	rd(s, VS_REG_INTERRUPT_STATUS);
+	wr(s, VS_REG_INTERRUPT_ACK, 1);
+}
+
+static void virtio_seeds(void)
+{
+	struct stream s = {.n = 0};
+	struct desc d[2];
+	uint32_t pfns[4] = {8, 9, (uint32_t)(FUZZ_RAM_HIGH_GPA >> 12) + 1, 10};
+
+	handshake(&s);
+	put("virtio", "handshake", s.b, s.n);
+
+	/* Inflate: a buffer of page frame numbers, one in the RAM at 4 GiB. */
+	s.n = 0;
+	handshake(&s);
+	ram(&s, 0x8000, pfns, sizeof(pfns));
+	d[0] = (struct desc){0x8000, sizeof(pfns), 0, 0};
+	ram(&s, QDESC(0), d, sizeof(d[0]));
+	offer(&s, 0, 0, 1);
+	put("virtio", "inflate", s.b, s.n);
+
+	/* Free page reporting: a chain of two blocks; a deflate. */
+	s.n = 0;
+	handshake(&s);
+	d[0] = (struct desc){0x9000, 0x2000, 1 /* NEXT */, 1};
+	d[1] = (struct desc){0xc000, 0x1000, 0, 0};
+	ram(&s, QDESC(2), d, sizeof(d));
+	offer(&s, 2, 0, 1);
+	d[0] = (struct desc){0xe000, 8, 0, 0};
+	ram(&s, QDESC(1), d, sizeof(d[0]));
+	offer(&s, 1, 0, 1);
+	put("virtio", "report-deflate", s.b, s.n);
+
+	/* A looping chain: the device stops, the driver resets and starts over. */
+	s.n = 0;
+	handshake(&s);
+	d[0] = (struct desc){0x9000, 16, 1, 1};
+	d[1] = (struct desc){0x9000, 16, 1, 0};
+	ram(&s, QDESC(0), d, sizeof(d));
+	offer(&s, 0, 0, 1);
+	rd(&s, VS_REG_STATUS);
+	handshake(&s);
+	put("virtio", "loop-reset", s.b, s.n);
+}
+
+/* insn: a 32-byte header and the kvm_run's exit union (fuzz_insn.c). */
+static void insn_seed(const char *name, uint8_t flags, uint8_t n, const uint8_t *caller,
+                      uint8_t caller_len, uint64_t rip, const struct kvm_run *run)
+{
+	uint8_t buf[32 + 64] = {flags, n, caller_len};
+
+	memcpy(buf + 4, &rip, 8);
+	if (caller_len)
+		memcpy(buf + 12, caller, caller_len);
+	memcpy(buf + 32, (const uint8_t *)run + 32, 64);
+	put("insn", name, buf, sizeof(buf));
+}
+
+static void insn_seeds(void)
+{
+	static const uint8_t xrstor[] = {0x48, 0x0f, 0xae, 0x2f};
+	static const uint8_t xsetbv[] = {0x0f, 0x01, 0xd1};
+	static const uint8_t vex32[] = {0xc4, 0xe2, 0x79, 0x18, 0x00};
+	static const uint8_t flds[] = {0xd9, 0x00};
+	struct kvm_run run;
+
+	memset(&run, 0, sizeof(run));
+	run.emulation_failure.suberror = KVM_INTERNAL_ERROR_EMULATION;
+	run.emulation_failure.ndata = 8;
+	run.emulation_failure.flags = KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES;
+	run.emulation_failure.insn_size = sizeof(xrstor);
+	memcpy(run.emulation_failure.insn_bytes, xrstor, sizeof(xrstor));
+	insn_seed("xrstor-64", 1 | 2 | 4, 0, NULL, 0, 0xffffffff81ae6633ULL, &run);
+
+	memset(&run, 0, sizeof(run));
+	run.internal.suberror = KVM_INTERNAL_ERROR_EMULATION; /* ndata 0: before Linux 5.14 */
+	insn_seed("xsetbv-old-kvm", 1, 60, xsetbv, sizeof(xsetbv), 0x1000, &run);
+
+	memset(&run, 0, sizeof(run));
+	run.internal.suberror = KVM_INTERNAL_ERROR_DELIVERY_EV;
+	run.internal.ndata = 2;
+	insn_seed("vex-32", 4, 200, vex32, sizeof(vex32), 0x100005, &run);
+
+	memset(&run, 0, sizeof(run));
+	run.emulation_failure.suberror = KVM_INTERNAL_ERROR_EMULATION;
+	run.emulation_failure.ndata = 3;
+	run.emulation_failure.flags = KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES;
+	run.emulation_failure.insn_size = sizeof(flds);
+	memcpy(run.emulation_failure.insn_bytes, flds, sizeof(flds));
+	insn_seed("flds-no-room", 0, 0, flds, sizeof(flds), 0x100005, &run);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: mkcorpus DIR\n");
+		return 2;
+	}
+	root = argv[1];
+	if (mkdir(root, 0755) < 0 && errno != EEXIST) {
+		perror(root);
+		return 1;
+	}
+	elf_seeds();
+	bzimage_seeds();
+	initrd_seeds();
+	cmdline_seeds();
+	virtio_seeds();
+	insn_seeds();
+	return 0;
+}
