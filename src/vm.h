@@ -46,9 +46,9 @@ struct vm {
 	int vm_fd;
 	int run_size;
 	struct guest_mem mem;
-	int nr_vcpus;        /* set before vm_create: 1 up to KVM's limit */
-	struct vcpu *vcpus;  /* nr_vcpus of them, from vm_create */
-	_Atomic int exit; /* enum vm_exit, first writer wins */
+	int nr_vcpus;       /* set before vm_create: 1 up to KVM's limit */
+	struct vcpu *vcpus; /* nr_vcpus of them, from vm_create */
+	_Atomic int exit;   /* enum vm_exit, first writer wins */
 	char exit_msg[ERR_MAX];
 	int done_fd;               /* eventfd, signalled when the vCPUs stop */
 	bool boot_trace;           /* trap the kvm-clock MSR for linux_start_kernel */

@@ -67,7 +67,8 @@ static int handle_chain(struct balloon *b, int q, const struct virtq_buf *bufs, 
 	for (int i = 0; q == Q_INFLATE && i < n; i++)
 		pfns += bufs[i].len / 4;
 	if (pfns > MAX_INFLATE_PFNS)
-		return err_set(e, "an inflate chain of %llu page frames (a driver sends at most %d)",
+		return err_set(e,
+		               "an inflate chain of %llu page frames (a driver sends at most %d)",
 		               (unsigned long long)pfns, MAX_INFLATE_PFNS);
 	for (int i = 0; i < n; i++) {
 		if (q == Q_INFLATE && inflate(b, &bufs[i], e) < 0)

@@ -147,10 +147,14 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_limits_below_the_kernel_refuse_even_empty),
-	    cmocka_unit_test(test_at_top),        cmocka_unit_test(test_page_aligned),
-	    cmocka_unit_test(test_max_addr),      cmocka_unit_test(test_max_addr_unaligned),
-	    cmocka_unit_test(test_exact_fit),     cmocka_unit_test(test_kernel_end_rounded_up),
-	    cmocka_unit_test(test_too_big),       cmocka_unit_test(test_kernel_above_top),
+	    cmocka_unit_test(test_at_top),
+	    cmocka_unit_test(test_page_aligned),
+	    cmocka_unit_test(test_max_addr),
+	    cmocka_unit_test(test_max_addr_unaligned),
+	    cmocka_unit_test(test_exact_fit),
+	    cmocka_unit_test(test_kernel_end_rounded_up),
+	    cmocka_unit_test(test_too_big),
+	    cmocka_unit_test(test_kernel_above_top),
 	    cmocka_unit_test(test_message_sizes),
 	};
 
