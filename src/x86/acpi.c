@@ -147,7 +147,7 @@ static struct gas port(uint16_t addr)
 
 static void build_fadt(struct fadt *f, uint64_t dsdt)
 {
-	memset(f, 0, sizeof(*f));
+	*f = (struct fadt){0};
 	f->dsdt = (uint32_t)dsdt;
 	f->x_dsdt = dsdt;
 	f->iapc_boot_arch = BOOT_ARCH_8042 | BOOT_ARCH_NO_VGA | BOOT_ARCH_NO_CMOS_RTC;
@@ -246,7 +246,7 @@ uint64_t acpi_build(const struct guest_mem *m, int nr_cpus, acpi_devices_fn *dev
 		        (unsigned long long)ACPI_BASE);
 		return 0;
 	}
-	memset(base, 0, ACPI_SIZE);
+	/* Guest RAM is fresh (zero): only the pages the tables use are touched. */
 	if (build_dsdt(base + DSDT_OFF, ACPI_SIZE - DSDT_OFF, devices, opaque) < 0) {
 		err_set(e, "the DSDT's AML does not fit or a device's AML is malformed");
 		return 0;
