@@ -296,8 +296,20 @@ static void check_host(struct check *c)
 		return;
 	}
 	read_caps(c, fd);
-	if (c->api == KVM_API_VERSION && !missing_cap(c))
+	if (c->api == KVM_API_VERSION && !missing_cap(c)) {
 		run_probe(c, fd);
+		/* A KVM that cannot run a guest fails the same way twice; one that
+		 * failed once (seen under TCG's nested SVM) gets a second look. */
+		if (!c->probe.ok && !c->probe_setup_failed && !c->probe.timed_out) {
+			struct probe_result first = c->probe;
+
+			run_probe(c, fd);
+			if (c->probe.ok)
+				snprintf(c->probe.why, sizeof(c->probe.why),
+				         "a first probe failed (%.400s), the second got through",
+				         first.why);
+		}
+	}
 	close(fd);
 	decide(c);
 }

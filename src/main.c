@@ -314,6 +314,7 @@ static int cmd_run(int argc, char **argv)
 		        vm.exit_msg, (unsigned long long)bus_unhandled(BUS_PIO),
 		        (unsigned long long)bus_unhandled(BUS_MMIO),
 		        (unsigned long long)(vm.balloon_returned / KiB));
+	vm_destroy(&vm);
 	return status;
 }
 

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 static void create_irqchip(struct vm *vm)
@@ -97,6 +98,30 @@ int vm_create(struct vm *vm, struct err *e)
 	if (devices_init(vm) < 0)
 		return err_set(e, "device set-up failed");
 	return 0;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	/* vCPUs not made yet have no run area and fd 0 (calloc). */
+	for (int i = 0; vm->vcpus && i < vm->nr_vcpus; i++) {
+		if (vm->vcpus[i].run)
+			munmap(vm->vcpus[i].run, (size_t)vm->run_size);
+		if (vm->vcpus[i].run)
+			close(vm->vcpus[i].fd);
+	}
+	free(vm->vcpus);
+	vm->vcpus = NULL;
+	close_fd(&vm->vm_fd);
+	close_fd(&vm->kvm_fd);
+	close_fd(&vm->done_fd);
+	mem_unmap(&vm->mem);
 }
 
 void vm_irq_line(struct vm *vm, uint32_t irq, int level)

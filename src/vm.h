@@ -72,6 +72,10 @@ int vm_init(struct vm *vm, uint64_t mem_size, const struct mem_opts *opts, struc
  * fewer vCPUs. */
 int vm_create(struct vm *vm, struct err *e);
 
+/* Frees what vm_create and vm_init made: the vCPUs (their fds and run
+ * areas), the VM and KVM fds, the done eventfd and guest RAM. */
+void vm_destroy(struct vm *vm);
+
 /* Sets the level of interrupt line @irq (GSI) to @level. */
 void vm_irq_line(struct vm *vm, uint32_t irq, int level);
 

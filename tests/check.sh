@@ -23,9 +23,12 @@ if [ $? -eq 125 ]; then
 	echo "check: the nested runner failed, not a test; trying the integration tests once more"
 	integration
 fi
+# The boot and virtio tests again with an ASan/UBSan build of mote, and the
+# unit tests built with the sanitizers (tests/sanitize.sh).
+tests/sanitize.sh "${BUILD:-build}" all 2>&1 | tee -a "$log"
 count() { sed -n "s/^$1: \([0-9]*\) passed, \([0-9]*\) failed.*/\\$2/p" "$log" | tail -n 1; }
 passed=0 failed=0
-for suite in unit tools hardening fuzz integration; do
+for suite in unit tools hardening fuzz integration sanitize-unit sanitize-integration; do
 	p=$(count $suite 1) f=$(count $suite 2)
 	# A suite that printed no summary did not run: count it as a failure.
 	passed=$((passed + ${p:-0}))

@@ -15,7 +15,7 @@
 # instead (run.sh's first argument); ASAN_OPTIONS, UBSAN_OPTIONS replace the
 # defaults of mk/sanitize.mk; LSAN_OPTIONS (e.g. suppressions=FILE) is passed on.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 base=${1:-build}
 base=${base%/}
 base=${base%/asan}
@@ -75,7 +75,7 @@ if [ "$what" != unit ]; then
 				MOTE="$asan/mote" GUEST="$base/guest" \
 				tests/integration/run.sh "$tests" 2>&1 | relabel integration sanitize-integration
 			rc=${PIPESTATUS[0]}
-			[ "$rc" -eq 125 ] && [ $try -eq 1 ] || break
+			if [ "$rc" -ne 125 ] || [ $try -eq 2 ]; then break; fi
 			echo "sanitize: the nested runner failed, not a test; trying once more"
 		done
 	else

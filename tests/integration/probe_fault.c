@@ -65,15 +65,20 @@ int main(int argc, char **argv)
 	if (argc != 2 || !code)
 		return 2;
 	memcpy(code, probe_guest_start, n);
-	if (break_code(argv[1], code, n) < 0)
+	if (break_code(argv[1], code, n) < 0) {
+		free(code);
 		return 2;
+	}
 	fd = open(kvm_device_path(), O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		perror(kvm_device_path());
+		free(code);
 		return 2;
 	}
 	if (probe_run_code(fd, code, n, 2000, &r, &e) < 0) {
 		fprintf(stderr, "probe-fault: %s\n", e.msg);
+		close(fd);
+		free(code);
 		return 2;
 	}
 	if (r.ok)
