@@ -53,15 +53,15 @@ expect_boot() {
 	fi
 }
 
-# expect_error NAME PATTERN ARGS...: mote refuses cleanly (exit 1, no
-# crash) with a message matching PATTERN.
-expect_error() {
-	local name=$1 pattern=$2
-	shift 2
+# expect_status NAME STATUS PATTERN ARGS...: mote refuses cleanly (no crash)
+# with exit STATUS and a message matching PATTERN.
+expect_status() {
+	local name=$1 status=$2 pattern=$3
+	shift 3
 	selected "$name" || return 0
 	run_mote "$@"
-	if [ $rc -ne 1 ]; then
-		fail "$name" "mote exited $rc, expected 1"
+	if [ $rc -ne "$status" ]; then
+		fail "$name" "mote exited $rc, expected $status"
 	elif ! grep -qE -- "$pattern" "$out"; then
 		fail "$name" "message does not match /$pattern/"
 	else
@@ -69,21 +69,11 @@ expect_error() {
 	fi
 }
 
-# expect_usage NAME PATTERN ARGS...: mote refuses a command line it cannot
-# understand with exit 2 and a message matching PATTERN.
-expect_usage() {
-	local name=$1 pattern=$2
-	shift 2
-	selected "$name" || return 0
-	run_mote "$@"
-	if [ $rc -ne 2 ]; then
-		fail "$name" "mote exited $rc, expected 2 (usage)"
-	elif ! grep -qE -- "$pattern" "$out"; then
-		fail "$name" "message does not match /$pattern/"
-	else
-		pass "$name"
-	fi
-}
+# expect_error NAME PATTERN ARGS...: an error (exit 1), e.g. bad input files.
+expect_error() { expect_status "$1" 1 "${@:2}"; }
+
+# expect_usage NAME PATTERN ARGS...: a command line mote cannot understand (exit 2).
+expect_usage() { expect_status "$1" 2 "${@:2}"; }
 
 # expect_console NAME CASE ARGS...: tests/integration/console.py CASE on a
 # pseudo-terminal with mote run ARGS.
