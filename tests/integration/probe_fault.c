@@ -35,9 +35,11 @@ static int break_code(const char *what, uint8_t *code, size_t n)
 	/* mov $PROBE_XSAVE_ADDR, %edi -> mov $0xe0000000, %edi (no RAM there) */
 	static const uint8_t xsave_from[] = {0xbf, 0x00, 0x30, 0x01, 0x00};
 	static const uint8_t xsave_to[] = {0xbf, 0x00, 0x00, 0x00, 0xe0};
-	/* report PROBE_STEP_DONE -> jmp . */
+	/* report PROBE_STEP_DONE -> pause; jmp back: a hang that still exits
+	 * now and then (KVM's pause filter), since a bare "jmp ." can starve
+	 * the nested runner's emulated CPU */
 	static const uint8_t done_from[] = {0xb0, PROBE_STEP_DONE, 0xe6, PROBE_PORT};
-	static const uint8_t done_to[] = {0xeb, 0xfe, 0x90, 0x90};
+	static const uint8_t done_to[] = {0xf3, 0x90, 0xeb, 0xfc};
 	/* cmp $0x12345000, %eax -> cmp $0x12345001, %eax */
 	static const uint8_t msr_from[] = {0x3d, 0x00, 0x50, 0x34, 0x12};
 	static const uint8_t msr_to[] = {0x3d, 0x01, 0x50, 0x34, 0x12};
