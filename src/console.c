@@ -21,11 +21,19 @@ static struct termios saved, raw_mode;
 static volatile sig_atomic_t raw_active;
 static console_sink_fn *sink;
 static void *sink_opaque;
+static console_key_fn *cad;
+static void *cad_opaque;
 
 void console_set_sink(console_sink_fn *fn, void *opaque)
 {
 	sink = fn;
 	sink_opaque = opaque;
+}
+
+void console_set_ctrl_alt_del(console_key_fn *fn, void *opaque)
+{
+	cad = fn;
+	cad_opaque = opaque;
 }
 
 void console_restore(void)
@@ -69,7 +77,8 @@ static struct {
 } pending;
 
 /* Moves @buf (at most 256 bytes) to the pending queue without the Ctrl-A
- * escapes; returns true if the user typed Ctrl-A x. */
+ * escapes, sends Ctrl-Alt-Del for Ctrl-A d; returns true if the user typed
+ * Ctrl-A x. */
 static bool filter(const uint8_t *buf, size_t len)
 {
 	static bool escape;
@@ -80,6 +89,8 @@ static bool filter(const uint8_t *buf, size_t len)
 			escape = false;
 			if (buf[i] == 'x')
 				return true;
+			if (buf[i] == 'd' && cad)
+				cad(cad_opaque);
 			if (buf[i] != CTRL_A)
 				continue; /* Ctrl-A Ctrl-A sends one Ctrl-A */
 		} else if (buf[i] == CTRL_A && raw_active) {

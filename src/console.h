@@ -14,6 +14,12 @@ typedef size_t console_sink_fn(void *opaque, const uint8_t *buf, size_t len);
 /* Sets where console_pump delivers stdin bytes (the serial port). */
 void console_set_sink(console_sink_fn *fn, void *opaque);
 
+/* Called for a key combination typed at the console. */
+typedef void console_key_fn(void *opaque);
+
+/* Sets what Ctrl-A d calls (the keyboard's Ctrl-Alt-Del). */
+void console_set_ctrl_alt_del(console_key_fn *fn, void *opaque);
+
 /* Puts stdin in raw mode if it is a terminal, and arranges for it to be
  * restored at exit and on fatal signals. */
 void console_raw(void);

@@ -129,6 +129,17 @@ static void internal_error(struct vcpu *v)
 	vm_stop(v->vm, VM_EXIT_ERROR, msg);
 }
 
+/* A triple fault: on the boot vCPU a reset, as on a PC (Linux's last way to
+ * reboot); on another vCPU a crash that ends the VM. */
+static void triple_fault(struct vcpu *v)
+{
+	if (v->id == 0)
+		vm_stop(v->vm, VM_EXIT_REBOOT, "guest reset (triple fault)");
+	else
+		fail(v, "triple fault (KVM_EXIT_SHUTDOWN) on an application processor: the guest "
+		        "crashed");
+}
+
 static void handle_exit(struct vcpu *v)
 {
 	struct kvm_run *r = v->run;
@@ -140,7 +151,7 @@ static void handle_exit(struct vcpu *v)
 	switch (r->exit_reason) {
 	case KVM_EXIT_IO: handle_io(v); break;
 	case KVM_EXIT_MMIO: handle_mmio(v); break;
-	case KVM_EXIT_SHUTDOWN: vm_stop(v->vm, VM_EXIT_REBOOT, "guest reset (triple fault)"); break;
+	case KVM_EXIT_SHUTDOWN: triple_fault(v); break;
 	case KVM_EXIT_HLT: vm_stop(v->vm, VM_EXIT_POWEROFF, "guest halted"); break;
 	case KVM_EXIT_SYSTEM_EVENT: handle_system_event(v); break;
 	case KVM_EXIT_X86_WRMSR: kvmclock_trap_exit(v); break;

@@ -413,6 +413,19 @@ static void insn_seeds(void)
 	insn_seed("flds-no-room", 0, 0, flds, sizeof(flds), 0x100005, &run);
 }
 
+/* i8042: Linux's probe (self-test, CTR read and write, aux loop and test,
+ * keyboard port on), atkbd's identify and enable, then Ctrl-Alt-Del. */
+static void i8042_seeds(void)
+{
+	static const uint8_t probe[] = {
+	    1, 0xaa, 3, 0, 2, 0,    1, 0x20, 2,    0,    1, 0x60, 0, 0x74, 1, 0xd3, 0, 0x5a, 2, 0,
+	    1, 0xa9, 2, 0, 1, 0xab, 2, 0,    1,    0x60, 0, 0x65, 0, 0xf2, 2, 0,    2, 0,    2, 0,
+	    0, 0xf4, 2, 0, 3, 0,    2, 0,    0x82, 0,    2, 0,    2, 0,    2, 0,    1, 0xfe,
+	};
+
+	put("i8042", "linux-probe", probe, sizeof(probe));
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -430,5 +443,6 @@ int main(int argc, char **argv)
 	cmdline_seeds();
 	virtio_seeds();
 	insn_seeds();
+	i8042_seeds();
 	return 0;
 }

@@ -8,6 +8,11 @@
   console.py stall MOTE ARGS...   the guest (the shell initramfs) floods
       its console while mote's stdout is a pipe nobody reads; SIGTERM must
       end mote within 30 s with status 143, the terminal given back.
+  console.py cad MOTE ARGS...     a guest with the i8042 and atkbd drivers
+      (held in its init): Ctrl-A d presses Ctrl-Alt-Del, the guest's kernel
+      restarts, mote exits 0 long before the hold ends.
+  console.py cad-refused MOTE ARGS...  a guest without a keyboard driver:
+      Ctrl-A d says why nothing was sent, the guest goes on, Ctrl-A x quits.
 
 Prints one line "console: <case>: ok ..." or "console: <case>: FAIL ..."
 and exits 0 or 1.
@@ -111,11 +116,65 @@ def stall_case(argv):
           "terminal restored)")
 
 
+def start_held(case, argv):
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave,
+                            start_new_session=True)
+    seen = read_until(master, MARKER, time.monotonic() + TIMEOUT)
+    if MARKER not in seen:
+        proc.kill()
+        fail(case, "no init marker")
+    return proc, master
+
+
+def cad_case(argv):
+    proc, master = start_held("cad", argv)
+    # The keyboard driver binds in the background: press until it is there.
+    seen = b""
+    start = time.monotonic()
+    deadline = start + 120
+    while proc.poll() is None and time.monotonic() < deadline:
+        os.write(master, b"\x01d")
+        seen = read_until(master, b"Restarting system", time.monotonic() + 5, seen)
+        if b"Restarting system" in seen:
+            break
+    status = wait_exit(proc, 60)
+    took = time.monotonic() - start
+    if b"Restarting system" not in seen:
+        fail("cad", "the guest did not restart after Ctrl-A d: "
+             + seen[-300:].decode(errors="replace"))
+    if status != 0:
+        fail("cad", f"mote exited {status} after the guest restarted, expected 0")
+    print(f"console: cad: ok (Ctrl-A d: the guest restarted, exit 0, {took:.1f} s)")
+
+
+def cad_refused_case(argv):
+    proc, master = start_held("cad-refused", argv)
+    os.write(master, b"\x01d")
+    want = b"Ctrl-Alt-Del not sent: the guest has not enabled its keyboard"
+    seen = read_until(master, want, time.monotonic() + 30)
+    if want not in seen:
+        proc.kill()
+        fail("cad-refused", "no message saying why: " + seen[-300:].decode(errors="replace"))
+    time.sleep(2)
+    if proc.poll() is not None:
+        fail("cad-refused", f"mote ended ({proc.returncode}) after a refused Ctrl-A d")
+    os.write(master, b"\x01x")
+    status = wait_exit(proc, 30)
+    if status != 0:
+        fail("cad-refused", f"mote exited {status} after Ctrl-A x, expected 0")
+    print("console: cad-refused: ok (said why, the guest went on, Ctrl-A x: exit 0)")
+
+
+CASES = {"quit": quit_case, "stall": stall_case, "cad": cad_case,
+         "cad-refused": cad_refused_case}
+
+
 def main():
-    if len(sys.argv) < 3 or sys.argv[1] not in ("quit", "stall"):
+    if len(sys.argv) < 3 or sys.argv[1] not in CASES:
         print(__doc__, file=sys.stderr)
         sys.exit(2)
-    {"quit": quit_case, "stall": stall_case}[sys.argv[1]](sys.argv[2:])
+    CASES[sys.argv[1]](sys.argv[2:])
 
 
 if __name__ == "__main__":
