@@ -132,6 +132,22 @@ static void set_auto_thp(const struct guest_mem *m, void *p)
 		madvise(p, m->size, MADV_NOHUGEPAGE);
 }
 
+void mem_want_huge(const struct guest_mem *m, uint64_t gpa, uint64_t len)
+{
+	uint64_t start = gpa & ~(HUGE_PAGE_SIZE - 1), end, low_end = mem_low_end(m);
+	void *p;
+
+	if (m->opts.backend != MEM_ANON || m->opts.thp == MEM_THP_OFF ||
+	    __builtin_add_overflow(gpa, len, &end) || end > low_end)
+		return;
+	end = (end + HUGE_PAGE_SIZE - 1) & ~(HUGE_PAGE_SIZE - 1);
+	if (end > low_end)
+		end = low_end;
+	p = end > start ? guest_ptr(m, start, end - start) : NULL;
+	if (p)
+		madvise(p, end - start, MADV_HUGEPAGE);
+}
+
 /* A 2 MiB-aligned stretch of @size bytes of address space, reserved (no
  * access, no memory) for guest RAM to be mapped over; NULL on failure. KVM
  * maps guest pages with 2 MiB (and 1 GiB) page-table entries only where the

@@ -85,6 +85,13 @@ void *guest_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len);
  * refused: warned once); -1 if the range is not wholly guest RAM. */
 int64_t mem_discard(const struct guest_mem *m, uint64_t gpa, uint64_t len);
 
+/* Asks for transparent huge pages on [gpa, gpa+len), widened to whole 2 MiB
+ * pages, where the guest is known to write all of it at once (a bzImage
+ * decompressing itself): what THP costs, memory the guest does not use,
+ * does not arise there. Private anonymous RAM not under --no-thp only; a
+ * range outside RAM or a host without THP is ignored. */
+void mem_want_huge(const struct guest_mem *m, uint64_t gpa, uint64_t len);
+
 /* Returns the end of RAM below the hole (exclusive). */
 uint64_t mem_low_end(const struct guest_mem *m);
 

@@ -30,6 +30,27 @@ static int check_version(const struct setup_header *h, const char *name, struct 
 	return 0;
 }
 
+/* The file's kernel goes at 1 MiB, where the decompressor reads it once and
+ * never writes; it decompresses itself at pref_address (a relocatable
+ * kernel below it moves there). So the file's pages stay shared page cache
+ * and the decompressor writes only fresh memory. */
+static int place(struct bzimage *bz, const char *name, struct err *e)
+{
+	uint64_t load_end = BZ_LOAD_ADDR + bz->kernel_size, run_end;
+
+	bz->load_addr = BZ_LOAD_ADDR;
+	bz->run_addr = bz->hdr.pref_address;
+	bz->run_size = bz->hdr.init_size > bz->kernel_size ? bz->hdr.init_size : bz->kernel_size;
+	if (bz->run_addr < BZ_LOAD_ADDR ||
+	    __builtin_add_overflow(bz->run_addr, bz->run_size, &run_end))
+		return err_set(e,
+		               "kernel '%s': bzImage wants to run at 0x%llx (pref_address), not "
+		               "RAM above 1 MiB",
+		               name, (unsigned long long)bz->run_addr);
+	bz->mem_size = (run_end > load_end ? run_end : load_end) - BZ_LOAD_ADDR;
+	return 0;
+}
+
 int bzimage_parse(const void *buf, size_t len, const char *name, struct bzimage *out, struct err *e)
 {
 	const uint8_t *p = buf;
@@ -64,10 +85,7 @@ int bzimage_parse(const void *buf, size_t len, const char *name, struct bzimage 
 	out->setup_len = BZ_SETUP_HEADER_END_BASE + p[0x201] - BZ_SETUP_HEADER_OFFSET;
 	if (out->setup_len > sizeof(struct setup_header))
 		out->setup_len = sizeof(struct setup_header);
-	out->load_addr = out->hdr.pref_address;
-	out->mem_size =
-	    out->hdr.init_size > out->kernel_size ? out->hdr.init_size : out->kernel_size;
-	return 0;
+	return place(out, name, e);
 }
 
 void bzimage_boot_params(struct boot_params *bp, const void *file, const struct bzimage *bz,

@@ -19,6 +19,7 @@
 #define BZ_ENTRY64_OFFSET      0x200
 #define BZ_E820_MAX            128
 #define BZ_DEFAULT_SETUP_SECTS 4
+#define BZ_LOAD_ADDR           0x100000ULL /* 1 MiB, where every loader puts it */
 
 struct setup_header {
 	uint8_t setup_sects;
@@ -90,8 +91,10 @@ struct bzimage {
 	size_t setup_len;        /* bytes of the setup header copied to boot_params */
 	uint64_t kernel_offset;  /* protected-mode kernel in the file */
 	uint64_t kernel_size;
-	uint64_t load_addr; /* where it goes in guest memory */
-	uint64_t mem_size;  /* what it occupies there, from load_addr */
+	uint64_t load_addr; /* where the file's kernel goes in guest memory */
+	uint64_t run_addr;  /* where it decompresses itself and runs (pref_address) */
+	uint64_t run_size;  /* what it needs there (init_size) */
+	uint64_t mem_size;  /* all it occupies, from load_addr */
 };
 
 /* True if @buf carries the "HdrS" setup-header magic. */

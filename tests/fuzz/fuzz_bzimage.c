@@ -98,7 +98,14 @@ static void parse(const uint8_t *file, size_t len, const uint8_t *data, size_t s
 	FUZZ_CHECK(bz.kernel_offset + bz.kernel_size == len, "kernel does not end the file");
 	FUZZ_CHECK((uint64_t)bz.hdr.syssize * 16 <= bz.kernel_size, "syssize past the file");
 	FUZZ_CHECK(bz.mem_size >= bz.kernel_size, "mem_size below the kernel");
-	FUZZ_CHECK(bz.load_addr == bz.hdr.pref_address, "load address");
+	FUZZ_CHECK(bz.load_addr == BZ_LOAD_ADDR, "load address");
+	FUZZ_CHECK(bz.run_addr == bz.hdr.pref_address && bz.run_addr >= BZ_LOAD_ADDR,
+	           "run address");
+	FUZZ_CHECK(bz.run_size >= bz.kernel_size && bz.run_addr + bz.run_size >= bz.run_addr,
+	           "run area");
+	FUZZ_CHECK(bz.load_addr + bz.mem_size >= bz.run_addr + bz.run_size &&
+	               bz.load_addr + bz.mem_size >= bz.load_addr + bz.kernel_size,
+	           "mem_size does not cover the file and the run area");
 	setup_max = len - BZ_SETUP_HEADER_OFFSET;
 	FUZZ_CHECK(bz.setup_len <= sizeof(struct setup_header) && bz.setup_len <= setup_max,
 	           "setup_len %zu", bz.setup_len);

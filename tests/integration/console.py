@@ -11,7 +11,7 @@
   console.py cad MOTE ARGS...     a guest with the i8042 and atkbd drivers
       (held in its init): Ctrl-A d presses Ctrl-Alt-Del, the guest's kernel
       restarts, mote exits 0 long before the hold ends.
-  console.py cad-refused MOTE ARGS...  a guest without a keyboard driver:
+  console.py cad-refused MOTE ARGS...  a guest whose keyboard port is off:
       Ctrl-A d says why nothing was sent, the guest goes on, Ctrl-A x quits.
 
 Prints one line "console: <case>: ok ..." or "console: <case>: FAIL ..."

@@ -88,8 +88,12 @@ static void test_valid(void **state)
 	assert_int_equal(parse(FILE_SIZE, &bz, &e), 0);
 	assert_int_equal(bz.kernel_offset, 5 * 512);
 	assert_int_equal(bz.kernel_size, FILE_SIZE - 5 * 512);
-	assert_int_equal(bz.load_addr, LOAD_ADDR);
-	assert_int_equal(bz.mem_size, INIT_SIZE);
+	/* The file's kernel at 1 MiB, where it is only read; it runs at
+	 * pref_address, and the whole span is the kernel's. */
+	assert_int_equal(bz.load_addr, BZ_LOAD_ADDR);
+	assert_int_equal(bz.run_addr, LOAD_ADDR);
+	assert_int_equal(bz.run_size, INIT_SIZE);
+	assert_int_equal(bz.mem_size, LOAD_ADDR + INIT_SIZE - BZ_LOAD_ADDR);
 	assert_int_equal(bz.setup_len, sizeof(struct setup_header));
 	assert_int_equal(bz.hdr.version, 0x020f);
 	assert_int_equal(bz.hdr.cmdline_size, 2047);
@@ -216,7 +220,33 @@ static void test_mem_size_at_least_file(void **state)
 	(void)state;
 	file.bp.hdr.init_size = 0x1000; /* below the file's kernel size */
 	assert_int_equal(parse(FILE_SIZE, &bz, &e), 0);
-	assert_int_equal(bz.mem_size, FILE_SIZE - 5 * 512);
+	assert_int_equal(bz.run_size, FILE_SIZE - 5 * 512);
+	assert_int_equal(bz.mem_size, LOAD_ADDR + FILE_SIZE - 5 * 512 - BZ_LOAD_ADDR);
+}
+
+/* A kernel that runs where it is loaded (pref_address 1 MiB) spans the
+ * larger of its file and its init_size from there. */
+static void test_runs_in_place(void **state)
+{
+	struct bzimage bz;
+	struct err e;
+
+	(void)state;
+	file.bp.hdr.pref_address = BZ_LOAD_ADDR;
+	assert_int_equal(parse(FILE_SIZE, &bz, &e), 0);
+	assert_int_equal(bz.run_addr, BZ_LOAD_ADDR);
+	assert_int_equal(bz.mem_size, INIT_SIZE);
+}
+
+/* A pref_address below 1 MiB, or so high that the run area wraps, is
+ * refused by name. */
+static void test_hostile_pref_address(void **state)
+{
+	(void)state;
+	file.bp.hdr.pref_address = 0x8000;
+	assert_parse_fails(FILE_SIZE, "wants to run at 0x8000 (pref_address)");
+	file.bp.hdr.pref_address = UINT64_MAX - 0x1000;
+	assert_parse_fails(FILE_SIZE, "(pref_address), not RAM above 1 MiB");
 }
 
 static void test_setup_len_from_jump(void **state)
@@ -266,7 +296,7 @@ static void test_boot_params_basics(void **state)
 	assert_int_equal(out_bp.ext_ramdisk_image, 0);
 	assert_int_equal(out_bp.hdr.ramdisk_size, 0x123456);
 	assert_int_equal(out_bp.ext_ramdisk_size, 0);
-	assert_int_equal(out_bp.hdr.code32_start, LOAD_ADDR);
+	assert_int_equal(out_bp.hdr.code32_start, BZ_LOAD_ADDR);
 }
 
 static void test_boot_params_zeroed(void **state)
@@ -391,6 +421,8 @@ int main(void)
 	    T(test_no_kernel_after_setup),
 	    T(test_syssize_past_eof),
 	    T(test_mem_size_at_least_file),
+	    T(test_runs_in_place),
+	    T(test_hostile_pref_address),
 	    T(test_setup_len_from_jump),
 	    T(test_boot_params_basics),
 	    T(test_boot_params_zeroed),
