@@ -45,7 +45,7 @@ OBJS := $(SRCS:%.c=$(BUILD)/%.o) $(ASM_SRCS:%.S=$(BUILD)/%.o)
 MOTE := $(BUILD)/mote
 export MOTE
 
-.PHONY: all install clean print-cflags check unit integration run shell guest deps bench format
+.PHONY: all install clean print-cflags check unit integration run shell guest deps bench format kvmtool
 all: $(MOTE)
 
 $(MOTE): $(OBJS) Makefile

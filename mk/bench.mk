@@ -7,8 +7,24 @@
 # one invocation per batch. BENCH_RUNS boots per case (other knobs: the
 # BENCH_* variables at the top of tools/bench/run).
 BENCH_RUNS ?= 30
+# kvmtool, the peer of the smp section, built from its source tarball in
+# $(PEERS) when there is one (../shared/peers/README.md), into the cache.
+PEERS ?= ../shared/peers
+KVMTOOL_TAR := $(lastword $(sort $(wildcard $(PEERS)/kvmtool-*.tar.gz)))
+KVMTOOL_DIR := $(HOME)/.cache/mote/peers/$(notdir $(KVMTOOL_TAR:.tar.gz=))
 
-bench: deps
+kvmtool:
+	$(Q)if [ -z "$(KVMTOOL_TAR)" ]; then \
+		echo "bench: no kvmtool source in $(PEERS); the smp section runs without it" >&2; \
+	elif [ ! -x "$(KVMTOOL_DIR)/lkvm" ]; then \
+		echo "bench: building kvmtool from $(KVMTOOL_TAR)" >&2; \
+		rm -rf "$(KVMTOOL_DIR)" && mkdir -p "$(KVMTOOL_DIR)" && \
+		tar -xzf "$(KVMTOOL_TAR)" -C "$(KVMTOOL_DIR)" --strip-components=1 && \
+		$(MAKE) -s -C "$(KVMTOOL_DIR)" -j$$(nproc) >/dev/null 2>"$(KVMTOOL_DIR).log" || \
+		{ echo "bench: kvmtool did not build (see $(KVMTOOL_DIR).log)" >&2; rm -f "$(KVMTOOL_DIR)/lkvm"; }; \
+	fi
+
+bench: deps kvmtool
 	$(Q)$(MAKE) --no-print-directory $(MOTE) guest
 	$(Q)command -v gnuplot >/dev/null || { \
 		if [ "$$(id -u)" -eq 0 ]; then \
