@@ -11,6 +11,7 @@
 #include "vcpu.h"
 #include "vm.h"
 #include "x86/acpi.h"
+#include "x86/mptable.h"
 #include "x86/breakpoint.h"
 #include "x86/layout.h"
 
@@ -75,8 +76,8 @@ static void run_usage(FILE *out)
 	      "                        boots, the others wait for the guest's INIT and SIPI\n"
 	      "                        (default: 1)\n"
 	      "      --no-acpi         no ACPI tables: the devices go on the kernel command\n"
-	      "                        line instead, and the guest has one vCPU (default: ACPI\n"
-	      "                        tables describe the vCPUs, the devices and poweroff)\n"
+	      "                        line, an MP table (MP spec 1.4) gives the vCPUs (default:\n"
+	      "                        ACPI tables describe the vCPUs, the devices and poweroff)\n"
 	      "      --memory-backend anon|memfd|hugetlb\n"
 	      "                        guest RAM: private anonymous memory, a shared memfd, or\n"
 	      "                        a memfd of 2 MiB huge pages (reserved on the host first:\n"
@@ -286,10 +287,8 @@ static int cmd_run(int argc, char **argv)
 		o.boot.cmdline_added = strlen(o.boot.cmdline) - user_len;
 	if (!o.no_acpi)
 		build_acpi(&vm, &o.boot);
-	else if (o.cpus > 1)
-		die("--cpus %d with --no-acpi: mote tells the guest of its vCPUs only in ACPI "
-		    "tables (no MP table yet)",
-		    o.cpus);
+	else if (!mptable_build(&vm.mem, vm.nr_vcpus, &e))
+		die("%s", e.msg);
 	if (boot_load(&vm.mem, &o.boot, &r, &e) < 0)
 		die("%s", e.msg);
 	if (o.verbose) {

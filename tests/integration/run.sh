@@ -442,7 +442,7 @@ if selected acpi-poweroff; then
 		fail acpi-poweroff "exit $rc, or not powered off through ACPI S5"
 	fi
 fi
-# Without ACPI the devices go on the command line and the guest has one vCPU.
+# Without ACPI the devices go on the command line and an MP table gives the vCPUs.
 if selected no-acpi; then
 	run_mote -v --no-acpi --kernel "$VMLINUX" --initrd "$INITRD" --cmdline "console=ttyS0 quiet"
 	if [ $rc -ne 0 ] || ! grep -q "$MARKER" "$out"; then
@@ -453,8 +453,14 @@ if selected no-acpi; then
 		pass no-acpi
 	fi
 fi
-expect_error no-acpi-smp "--cpus 2 with --no-acpi: mote tells the guest of its vCPUs only in ACPI" \
-	--kernel "$VMLINUX" --cpus 2 --no-acpi
+for n in 2 4; do
+	expect_cpus smp-$n-pvh-mptable $n --cpus $n --no-acpi --kernel "$VMLINUX" --initrd "$INITRD" \
+		--cmdline "console=ttyS0 quiet"
+done
+expect_cpus smp-2-bzimage-mptable 2 --cpus 2 --no-acpi --kernel "$BZIMAGE" --initrd "$INITRD" \
+	--cmdline "console=ttyS0 quiet"
+expect_error cpus-above-mptable "--cpus 300: mote's MP table describes 1 to 254 vCPUs" \
+	--kernel "$VMLINUX" --cpus 300 --no-acpi
 expect_error cpus-above-acpi "--cpus 300: mote's ACPI tables describe 1 to 254 vCPUs" \
 	--kernel "$VMLINUX" --cpus 300
 expect_usage cpus-zero "--cpus 0: a VM needs 1 to 4096 vCPUs" --kernel "$VMLINUX" --cpus 0
