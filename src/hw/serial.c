@@ -10,6 +10,7 @@
 #include "uart16550.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <poll.h>
 #include <linux/kvm.h>
 #include <string.h>
@@ -24,9 +25,13 @@ static struct serial {
 	struct uart uart;
 	struct vm *vm;
 	int irq_fd; /* irqfd: each write is an edge on COM1_IRQ */
+	/* The registers and the output buffer: several vCPUs may write at once.
+	 * Never held while writing to stdout, which can block. */
+	pthread_mutex_t lock;
 	uint8_t out[OUT_BUF];
 	size_t out_len;
-} com1;
+	bool flush; /* the buffer is due out after this access */
+} com1 = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* How long the last flush at stop waits for a stalled stdout. */
 #define STOP_FLUSH_MS 1000
@@ -34,26 +39,31 @@ static struct serial {
 /* Writes the buffered output. While the VM runs a write may block: a kick
  * (the VM stopping) interrupts it. At stop nothing would interrupt it, so
  * there it waits at most STOP_FLUSH_MS for stdout to take more. */
-static void flush_out(struct serial *s, bool stopping)
+static void write_out(struct serial *s, const uint8_t *out, size_t len, bool stopping)
 {
 	size_t done = 0;
 
-	while (done < s->out_len) {
+	while (done < len) {
 		struct pollfd p = {.fd = STDOUT_FILENO, .events = POLLOUT};
 		ssize_t n;
 
 		if (stopping && poll(&p, 1, STOP_FLUSH_MS) <= 0) {
 			warnx_("serial: stdout took no output for %d ms; %zu bytes dropped",
-			       STOP_FLUSH_MS, s->out_len - done);
+			       STOP_FLUSH_MS, len - done);
 			break;
 		}
-		n = write(STDOUT_FILENO, s->out + done, s->out_len - done);
+		n = write(STDOUT_FILENO, out + done, len - done);
 		if (n < 0 && errno == EINTR && atomic_load(&s->vm->exit) == VM_RUNNING)
 			continue;
 		if (n <= 0)
 			break; /* the reader went away, or the VM stops: drop the output */
 		done += (size_t)n;
 	}
+}
+
+static void flush_out(struct serial *s, bool stopping)
+{
+	write_out(s, s->out, s->out_len, stopping);
 	s->out_len = 0;
 }
 
@@ -63,7 +73,7 @@ static void tx_byte(struct uart *u, uint8_t byte)
 
 	s->out[s->out_len++] = byte;
 	if (byte == '\n' || s->out_len == OUT_BUF)
-		flush_out(s, false);
+		s->flush = true; /* at the end of this access: one byte per access */
 }
 
 static void irq_edge(struct uart *u)
@@ -80,21 +90,34 @@ static void serial_io(struct vcpu *vcpu, uint64_t offset, uint8_t *data, uint32_
 {
 	struct serial *s = opaque;
 
+	uint8_t out[OUT_BUF];
+	size_t n = 0;
+
 	(void)vcpu;
 	if (len != 1) {
 		if (!is_write)
 			memset(data, 0xff, len);
 		return;
 	}
+	pthread_mutex_lock(&s->lock);
 	if (!is_write) {
 		data[0] = uart_read(&s->uart, (unsigned)offset);
-		return;
+	} else {
+		uart_write(&s->uart, (unsigned)offset, data[0]);
+		/* The 8250 driver rewrites IER when it finishes sending: a
+		 * prompt without a newline is complete then. */
+		if (offset == UART_IER && s->out_len)
+			s->flush = true;
 	}
-	uart_write(&s->uart, (unsigned)offset, data[0]);
-	/* The 8250 driver rewrites IER when it finishes sending: a prompt
-	 * without a newline is complete then. */
-	if (offset == UART_IER)
-		flush_out(s, false);
+	if (s->flush) {
+		n = s->out_len;
+		memcpy(out, s->out, n);
+		s->out_len = 0;
+		s->flush = false;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (n)
+		write_out(s, out, n, false);
 }
 
 static size_t serial_input(void *opaque, const uint8_t *buf, size_t len)

@@ -181,13 +181,11 @@ static void config_access(struct virtio_mmio *d, uint64_t off, uint8_t *data, ui
 		d->ops->config_written(d, (uint32_t)off, len);
 }
 
-void virtio_mmio_access(struct vcpu *vcpu, uint64_t offset, uint8_t *data, uint32_t len,
-                        bool is_write, void *opaque)
+static void access_locked(struct virtio_mmio *d, uint64_t offset, uint8_t *data, uint32_t len,
+                          bool is_write)
 {
-	struct virtio_mmio *d = opaque;
 	uint32_t v = 0;
 
-	(void)vcpu;
 	if (offset >= REG_CONFIG) {
 		config_access(d, offset - REG_CONFIG, data, len, is_write);
 		return;
@@ -206,12 +204,24 @@ void virtio_mmio_access(struct vcpu *vcpu, uint64_t offset, uint8_t *data, uint3
 	write_reg(d, offset, v);
 }
 
+void virtio_mmio_access(struct vcpu *vcpu, uint64_t offset, uint8_t *data, uint32_t len,
+                        bool is_write, void *opaque)
+{
+	struct virtio_mmio *d = opaque;
+
+	(void)vcpu;
+	pthread_mutex_lock(&d->lock);
+	access_locked(d, offset, data, len, is_write);
+	pthread_mutex_unlock(&d->lock);
+}
+
 int virtio_mmio_init(struct virtio_mmio *d, struct vm *vm, int slot, const struct virtio_ops *ops,
                      void *opaque)
 {
 	if (ops->config_size > sizeof(d->config) || ops->nr_queues > VIRTIO_MAX_QUEUES)
 		return -1;
 	memset(d, 0, sizeof(*d));
+	pthread_mutex_init(&d->lock, NULL);
 	d->ops = ops;
 	d->opaque = opaque;
 	d->vm = vm;

@@ -8,6 +8,7 @@
 #include "queue.h"
 
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 
 /* Device slots: slot i is 4 KiB at VIRTIO_MMIO_BASE + i * 4 KiB, on IRQ
@@ -42,6 +43,9 @@ struct virtio_ops {
 };
 
 struct virtio_mmio {
+	/* Every register access and the queue work it starts: with several
+	 * vCPUs, two may notify (or reset) the device at once. */
+	pthread_mutex_t lock;
 	const struct virtio_ops *ops;
 	void *opaque;
 	struct vm *vm;
