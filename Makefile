@@ -37,9 +37,9 @@ MOTE_CFLAGS := $(filter-out -D_FORTIFY_SOURCE=%,$(MOTE_CFLAGS)) \
 	-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 MOTE_LDFLAGS := -pie $(filter-out -static-pie,$(HARDEN_LDFLAGS))
 endif
-LDLIBS += -lpthread -ljson-c
+LDLIBS += -lpthread -ljson-c -luring
 
-SRCS := $(wildcard src/*.c src/x86/*.c src/boot/*.c src/hw/*.c src/virtio/*.c)
+SRCS := $(wildcard src/*.c src/x86/*.c src/boot/*.c src/hw/*.c src/virtio/*.c src/block/*.c)
 ASM_SRCS := $(wildcard src/x86/*.S)
 OBJS := $(SRCS:%.c=$(BUILD)/%.o) $(ASM_SRCS:%.S=$(BUILD)/%.o)
 MOTE := $(BUILD)/mote

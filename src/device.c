@@ -8,6 +8,15 @@
 extern const struct device __start_mote_devices[] __attribute__((weak));
 extern const struct device __stop_mote_devices[] __attribute__((weak));
 
+int devices_plan(struct vm *vm)
+{
+	for (const struct device *d = __start_mote_devices; d < __stop_mote_devices; d++) {
+		if (d->plan && d->plan(vm) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int devices_init(struct vm *vm)
 {
 	for (const struct device *d = __start_mote_devices; d < __stop_mote_devices; d++) {

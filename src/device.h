@@ -10,6 +10,11 @@ struct aml;
 
 struct device {
 	const char *name;
+	/* Checks the device's configuration, opens what it needs on the host
+	 * (image files, taps) and takes its MMIO slots, before the command line,
+	 * the ACPI tables and the KVM VM are made; -1 after printing why. May
+	 * be NULL. */
+	int (*plan)(struct vm *vm);
 	/* Claims the device's ranges and sets up its state; -1 on failure
 	 * after printing why. */
 	int (*init)(struct vm *vm);
@@ -24,6 +29,17 @@ struct device {
 };
 
 /* Places a struct device in the "mote_devices" section; devices_init walks it. */
+#define DEVICE_REGISTER_PLAN(dev_name, plan_fn, init_fn, stop_fn, cmdline_fn, aml_fn) \
+	static const struct device device_##dev_name                                  \
+	    __attribute__((used, section("mote_devices"), aligned(8))) = {            \
+	        .name = #dev_name,                                                    \
+	        .plan = (plan_fn),                                                    \
+	        .init = (init_fn),                                                    \
+	        .stop = (stop_fn),                                                    \
+	        .cmdline = (cmdline_fn),                                              \
+	        .aml = (aml_fn),                                                      \
+	}
+
 #define DEVICE_REGISTER_FULL(dev_name, init_fn, stop_fn, cmdline_fn, aml_fn) \
 	static const struct device device_##dev_name                         \
 	    __attribute__((used, section("mote_devices"), aligned(8))) = {   \
@@ -36,6 +52,9 @@ struct device {
 
 #define DEVICE_REGISTER(dev_name, init_fn, stop_fn) \
 	DEVICE_REGISTER_FULL(dev_name, init_fn, stop_fn, NULL, NULL)
+
+/* Runs every registered device's plan hook; -1 if one fails. */
+int devices_plan(struct vm *vm);
 
 /* Runs every registered device's init; -1 if one fails. */
 int devices_init(struct vm *vm);

@@ -3,12 +3,14 @@
 #include "boot/boot.h"
 #include "boot/cmdline.h"
 #include "bus.h"
+#include "config.h"
 #include "device.h"
 #include "err.h"
 #include "kvm_check.h"
 #include "mem.h"
 #include "trace.h"
 #include "vcpu.h"
+#include "virtio/blk.h"
 #include "vm.h"
 #include "x86/acpi.h"
 #include "x86/mptable.h"
@@ -37,6 +39,7 @@ struct run_options {
 	bool no_kvm_check;
 	bool no_acpi;
 	int cpus;
+	struct vm_devices devs;
 };
 
 static void usage(FILE *out)
@@ -101,6 +104,22 @@ static void run_usage(FILE *out)
 	      "                        vmm_init_end, linux_start_kernel, linux_start_user and\n"
 	      "                        guest_boot_done, in ms since mote started (default: off;\n"
 	      "                        see docs/boot-trace.md)\n"
+	      "      --disk PATH[,ro][,id=ID][,io=io_uring|sync]\n"
+	      "                        a virtio-blk disk from a raw image file or block\n"
+	      "                        device, repeatable (the first is /dev/vda): ro makes\n"
+	      "                        it read-only, id= sets its serial (20 bytes at most),\n"
+	      "                        io= its engine (default: io_uring where the host\n"
+	      "                        allows it, else sync). The image is locked while in\n"
+	      "                        use: a second writer is refused\n"
+	      "      --net tap=NAME[,mac=MAC]\n"
+	      "                        a virtio-net interface on host tap device NAME,\n"
+	      "                        repeatable (default MAC: 52:54:00 and a random tail)\n"
+	      "      --vsock cid=N,uds=PATH\n"
+	      "                        a virtio-vsock device with guest CID N; the host side\n"
+	      "                        is Firecracker's: connect to PATH, write \"CONNECT\n"
+	      "                        <port>\\n\"; guest connections to port P go to PATH_P\n"
+	      "      --no-rng          no virtio-rng (default: an entropy device fed by\n"
+	      "                        getrandom)\n"
 	      "      --no-balloon      no virtio-balloon: by default the guest gets one with\n"
 	      "                        free page reporting (guests with CONFIG_VIRTIO_BALLOON\n"
 	      "                        give back the RAM they free; see docs/memory.md)\n"
@@ -129,6 +148,28 @@ static int parse_cpus(const char *s)
 	return (int)n;
 }
 
+static void add_disk(struct run_options *o, const char *arg)
+{
+	struct err e;
+
+	if (o->devs.nr_disks == CONFIG_MAX_DISKS)
+		usage_error("--disk %s: at most %d disks", arg, CONFIG_MAX_DISKS);
+	if (config_parse_disk(arg, &o->devs.disks[o->devs.nr_disks], &e) < 0)
+		usage_error("%s", e.msg);
+	o->devs.nr_disks++;
+}
+
+static void add_net(struct run_options *o, const char *arg)
+{
+	struct err e;
+
+	if (o->devs.nr_nets == CONFIG_MAX_NETS)
+		usage_error("--net %s: at most %d network interfaces", arg, CONFIG_MAX_NETS);
+	if (config_parse_net(arg, &o->devs.nets[o->devs.nr_nets], &e) < 0)
+		usage_error("%s", e.msg);
+	o->devs.nr_nets++;
+}
+
 static int parse_run(int argc, char **argv, struct run_options *o)
 {
 	static const struct option opts[] = {
@@ -146,10 +187,15 @@ static int parse_run(int argc, char **argv, struct run_options *o)
 	    {"no-kvm-check", no_argument, NULL, 'K'},
 	    {"no-acpi", no_argument, NULL, 'A'},
 	    {"memory-backend", required_argument, NULL, 'M'},
+	    {"disk", required_argument, NULL, 'D'},
+	    {"net", required_argument, NULL, 'E'},
+	    {"vsock", required_argument, NULL, 'S'},
+	    {"no-rng", no_argument, NULL, 'R'},
 	    {"boot-trace", optional_argument, NULL, 'B'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
+	struct err e;
 	int c;
 
 	o->memory = DEFAULT_MEMORY;
@@ -170,6 +216,13 @@ static int parse_run(int argc, char **argv, struct run_options *o)
 		case 'N': o->no_balloon = true; break;
 		case 'K': o->no_kvm_check = true; break;
 		case 'A': o->no_acpi = true; break;
+		case 'D': add_disk(o, optarg); break;
+		case 'E': add_net(o, optarg); break;
+		case 'S':
+			if (config_parse_vsock(optarg, &o->devs.vsock, &e) < 0)
+				usage_error("%s", e.msg);
+			break;
+		case 'R': o->devs.no_rng = true; break;
 		case 'M':
 			if (mem_parse_backend(optarg, &o->mem.backend) < 0)
 				usage_error("--memory-backend '%s': not a backend (anon, memfd or "
@@ -281,6 +334,10 @@ static int cmd_run(int argc, char **argv)
 		die("--memory %s: %s", o.memory, e.msg);
 	vm.balloon = !o.no_balloon;
 	vm.nr_vcpus = o.cpus;
+	vm.no_acpi = o.no_acpi;
+	vm.devs = &o.devs;
+	if (devices_plan(&vm) < 0)
+		die("the devices cannot be set up (see above)");
 	user_len = strlen(o.boot.cmdline);
 	o.boot.cmdline = guest_cmdline(&vm, o.boot.cmdline, !o.no_acpi);
 	if (strlen(o.boot.cmdline) > user_len)
@@ -293,6 +350,7 @@ static int cmd_run(int argc, char **argv)
 		die("%s", e.msg);
 	if (o.verbose) {
 		report_load(&vm.mem, &r);
+		blk_describe(stderr);
 		fprintf(stderr, "mote: guest command line: %s\n", o.boot.cmdline);
 	}
 	vm.boot_trace = o.trace != 0;

@@ -47,6 +47,7 @@ int vm_init(struct vm *vm, uint64_t mem_size, const struct mem_opts *opts, struc
 {
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm_fd = vm->vm_fd = vm->done_fd = -1;
+	vm->io.epfd = vm->io.stop_fd = -1;
 	if (mem_layout(&vm->mem, mem_size, e) < 0)
 		return -1;
 	vm->mem.opts = *opts;
@@ -95,6 +96,8 @@ int vm_create(struct vm *vm, struct err *e)
 		return err_set(e, "no memory for %d vCPUs", vm->nr_vcpus);
 	for (int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_create(vm, &vm->vcpus[i], i);
+	if (evloop_init(&vm->io, e) < 0)
+		return -1;
 	if (devices_init(vm) < 0)
 		return err_set(e, "device set-up failed");
 	return 0;
@@ -121,6 +124,7 @@ void vm_destroy(struct vm *vm)
 	close_fd(&vm->vm_fd);
 	close_fd(&vm->kvm_fd);
 	close_fd(&vm->done_fd);
+	evloop_destroy(&vm->io);
 	mem_unmap(&vm->mem);
 }
 
@@ -210,10 +214,13 @@ static int exit_status(struct vm *vm, int sig)
 
 int vm_run(struct vm *vm)
 {
+	struct err e;
 	int sig;
 
 	block_signals();
 	signal(SIGPIPE, SIG_IGN); /* a closed stdout must not kill mote mid-run */
+	if (evloop_start(&vm->io, &e) < 0)
+		die("%s", e.msg);
 	console_raw();
 	for (int i = 0; i < vm->nr_vcpus; i++)
 		if (pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread, &vm->vcpus[i]))
@@ -233,6 +240,8 @@ int vm_run(struct vm *vm)
 		vcpu_kick(&vm->vcpus[i]);
 	for (int i = 0; i < vm->nr_vcpus; i++)
 		pthread_join(vm->vcpus[i].thread, NULL);
+	/* No vCPU kicks a queue any more: the I/O thread can go. */
+	evloop_stop(&vm->io);
 	devices_stop(vm);
 	console_restore();
 	return exit_status(vm, sig);

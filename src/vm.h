@@ -4,6 +4,7 @@
 #define MOTE_VM_H
 
 #include "err.h"
+#include "evloop.h"
 #include "mem.h"
 
 #include <pthread.h>
@@ -53,6 +54,10 @@ struct vm {
 	int done_fd;               /* eventfd, signalled when the vCPUs stop */
 	bool boot_trace;           /* trap the kvm-clock MSR for linux_start_kernel */
 	bool balloon;              /* a virtio-balloon with free page reporting */
+	bool no_acpi;              /* devices on the command line, vCPUs in an MP table */
+	int virtio_slots;          /* virtio-mmio slots taken (virtio_mmio_slot_alloc) */
+	struct evloop io;          /* the I/O thread's loop: every device's fds */
+	struct vm_devices *devs;   /* what the user asked for: disks, nets, vsock, rng */
 	uint64_t balloon_returned; /* bytes the balloon gave back, at stop */
 	/* Work that waits until the vCPUs run; called once by vm_run. */
 	void (*deferred)(struct vm *vm, void *arg);

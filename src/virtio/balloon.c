@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define BALLOON_SLOT      0
 #define VIRTIO_ID_BALLOON 5
 
 #define VIRTIO_BALLOON_F_REPORTING 5
@@ -25,6 +24,7 @@ enum { Q_INFLATE, Q_DEFLATE, Q_REPORTING, NR_QUEUES };
 
 static struct balloon {
 	struct virtio_mmio dev;
+	int slot;
 	uint64_t returned; /* bytes given back to the host */
 } balloon;
 
@@ -85,8 +85,8 @@ static void balloon_notify(struct virtio_mmio *d, int q)
 	struct virtq *vq = &d->q[q];
 	struct virtq_buf bufs[MAX_BUFS];
 	struct err e;
-	uint16_t head;
-	int n = 0, done = 0;
+	uint16_t head, old_used = vq->used_idx;
+	int n = 0;
 
 	/* A stopping VM stops here too: a long queue cannot hold up the stop. */
 	while (atomic_load(&d->vm->exit) == VM_RUNNING &&
@@ -96,7 +96,6 @@ static void balloon_notify(struct virtio_mmio *d, int q)
 			n = -1;
 			break;
 		}
-		done++;
 	}
 	if (n < 0) {
 		char why[ERR_MAX + 32];
@@ -104,8 +103,7 @@ static void balloon_notify(struct virtio_mmio *d, int q)
 		snprintf(why, sizeof(why), "queue %d: %s", q, e.msg);
 		virtio_mmio_fail(d, why);
 	}
-	if (done)
-		virtio_mmio_interrupt(d);
+	virtio_mmio_used(d, q, old_used);
 }
 
 static const struct virtio_ops balloon_ops = {
@@ -117,27 +115,42 @@ static const struct virtio_ops balloon_ops = {
     .notify = balloon_notify,
 };
 
+static int balloon_plan(struct vm *vm)
+{
+	balloon.slot = vm->balloon ? virtio_mmio_slot_alloc(vm, "virtio-balloon") : -1;
+	return vm->balloon && balloon.slot < 0 ? -1 : 0;
+}
+
 static int balloon_cmdline(const struct vm *vm, char *buf, size_t len)
 {
-	return vm->balloon ? virtio_mmio_cmdline(BALLOON_SLOT, buf, len) : 0;
+	return vm->balloon ? virtio_mmio_cmdline(balloon.slot, buf, len) : 0;
 }
 
 static int balloon_init(struct vm *vm)
 {
+	struct err e;
+
 	if (!vm->balloon)
 		return 0;
-	return virtio_mmio_init(&balloon.dev, vm, BALLOON_SLOT, &balloon_ops, &balloon);
+	if (virtio_mmio_init(&balloon.dev, vm, balloon.slot, &balloon_ops, &balloon, &e) < 0) {
+		warnx_("%s", e.msg);
+		return -1;
+	}
+	return 0;
 }
 
 static void balloon_stop(struct vm *vm)
 {
 	vm->balloon_returned = balloon.returned;
+	if (vm->balloon)
+		virtio_mmio_close(&balloon.dev);
 }
 
 static void balloon_aml(const struct vm *vm, struct aml *a)
 {
 	if (vm->balloon)
-		virtio_mmio_aml(BALLOON_SLOT, a);
+		virtio_mmio_aml(balloon.slot, a);
 }
 
-DEVICE_REGISTER_FULL(balloon, balloon_init, balloon_stop, balloon_cmdline, balloon_aml);
+DEVICE_REGISTER_PLAN(balloon, balloon_plan, balloon_init, balloon_stop, balloon_cmdline,
+                     balloon_aml);

@@ -5,9 +5,15 @@
 
 #include "../bus.h"
 #include "../err.h"
+#include "../kvm.h"
 
+#include <errno.h>
+#include <linux/kvm.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 /* Register offsets (virtio 1.x, 4.2.2). */
 enum {
@@ -52,6 +58,8 @@ static struct virtq *selected(struct virtio_mmio *d)
 
 static void reset(struct virtio_mmio *d)
 {
+	if (d->ops->reset && d->status)
+		d->ops->reset(d);
 	d->status = 0;
 	d->isr = 0;
 	d->dev_features_sel = d->drv_features_sel = d->queue_sel = 0;
@@ -95,6 +103,8 @@ static void queue_ready(struct virtio_mmio *d, struct virtq *q, uint32_t v)
 		q->ready = false;
 		return;
 	}
+	q->event_idx = virtio_mmio_has(d, VIRTIO_F_EVENT_IDX);
+	q->indirect = virtio_mmio_has(d, VIRTIO_F_INDIRECT_DESC);
 	if (virtq_check(q, &d->vm->mem, &e) < 0) {
 		virtio_mmio_fail(d, e.msg);
 		return;
@@ -129,15 +139,39 @@ static void write_status(struct virtio_mmio *d, uint32_t v)
 	if ((v & VIRTIO_STATUS_FEATURES_OK) && !(d->status & VIRTIO_STATUS_FEATURES_OK) &&
 	    ((d->drv_features & ~offered(d)) || !(d->drv_features >> VIRTIO_F_VERSION_1 & 1)))
 		v &= ~(uint32_t)VIRTIO_STATUS_FEATURES_OK; /* refused: the driver re-reads it */
+	if ((v & VIRTIO_STATUS_DRIVER_OK) && !(d->status & VIRTIO_STATUS_DRIVER_OK) &&
+	    d->ops->activate)
+		d->ops->activate(d);
 	d->status = v | (d->status & VIRTIO_STATUS_NEEDS_RESET);
 }
 
+/* A notify that reached the handler (no ioeventfd): it still goes to the
+ * I/O thread, through the queue's eventfd. */
 static void notify(struct virtio_mmio *d, uint32_t v)
 {
-	if (v >= (uint32_t)d->ops->nr_queues || !d->q[v].ready ||
-	    (d->status & VIRTIO_STATUS_NEEDS_RESET) || !(d->status & VIRTIO_STATUS_DRIVER_OK))
+	uint64_t one = 1;
+
+	if (v >= (uint32_t)d->ops->nr_queues)
 		return;
-	d->ops->notify(d, (int)v);
+	if (write(d->kick[v].src.fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		warnx_("virtio-%s: cannot kick queue %u: %s", d->ops->name, v, strerror(errno));
+}
+
+/* On the I/O thread: queue @k->queue was kicked. */
+static void on_kick(void *opaque, uint32_t events)
+{
+	struct virtio_kick *k = opaque;
+	struct virtio_mmio *d = k->dev;
+	uint64_t n;
+
+	(void)events;
+	if (read(k->src.fd, &n, sizeof(n)) < 0)
+		return; /* nothing pending (EAGAIN) */
+	pthread_mutex_lock(&d->lock);
+	if (d->q[k->queue].ready && !(d->status & VIRTIO_STATUS_NEEDS_RESET) &&
+	    (d->status & VIRTIO_STATUS_DRIVER_OK))
+		d->ops->notify(d, k->queue);
+	pthread_mutex_unlock(&d->lock);
 }
 
 static void write_reg(struct virtio_mmio *d, uint64_t reg, uint32_t v)
@@ -215,19 +249,120 @@ void virtio_mmio_access(struct vcpu *vcpu, uint64_t offset, uint8_t *data, uint3
 	pthread_mutex_unlock(&d->lock);
 }
 
-int virtio_mmio_init(struct virtio_mmio *d, struct vm *vm, int slot, const struct virtio_ops *ops,
-                     void *opaque)
+static const uint8_t slot_irqs[VIRTIO_MMIO_SLOTS] = {5,  6,  7,  9,  10, 11, 13, 14, 15,
+                                                     16, 17, 18, 19, 20, 21, 22, 23};
+
+uint32_t virtio_mmio_irq(int slot)
 {
-	if (ops->config_size > sizeof(d->config) || ops->nr_queues > VIRTIO_MAX_QUEUES)
+	return slot >= 0 && slot < VIRTIO_MMIO_SLOTS ? slot_irqs[slot] : 0;
+}
+
+int virtio_mmio_slot_alloc(struct vm *vm, const char *what)
+{
+	int max = vm->no_acpi ? VIRTIO_MMIO_SLOTS_NOACPI : VIRTIO_MMIO_SLOTS;
+
+	if (vm->virtio_slots >= max) {
+		warnx_("%s: no virtio-mmio slot left: mote has %d (%d with --no-acpi, whose "
+		       "ISA interrupts run out first)",
+		       what, VIRTIO_MMIO_SLOTS, VIRTIO_MMIO_SLOTS_NOACPI);
 		return -1;
+	}
+	return vm->virtio_slots++;
+}
+
+bool virtio_mmio_has(const struct virtio_mmio *d, int bit)
+{
+	return (d->drv_features >> bit) & 1;
+}
+
+/* KVM signals the queue's eventfd on a 4-byte write of @q to QueueNotify. */
+static void add_ioeventfd(struct virtio_mmio *d, int q, uint64_t base)
+{
+	struct kvm_ioeventfd io = {
+	    .datamatch = (uint64_t)q,
+	    .addr = base + REG_QUEUE_NOTIFY,
+	    .len = 4,
+	    .fd = d->kick[q].src.fd,
+	    .flags = KVM_IOEVENTFD_FLAG_DATAMATCH,
+	};
+
+	if (d->vm->vm_fd >= 0 && kvm_ioctl_try(d->vm->vm_fd, KVM_IOEVENTFD, &io) < 0)
+		d->ioeventfd = false;
+}
+
+static int make_kicks(struct virtio_mmio *d, uint64_t base, struct err *e)
+{
+	d->ioeventfd = d->vm->vm_fd >= 0;
+	for (int q = 0; q < d->ops->nr_queues; q++) {
+		struct virtio_kick *k = &d->kick[q];
+
+		k->dev = d;
+		k->queue = q;
+		k->src = (struct ev_source){eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), on_kick, k};
+		if (k->src.fd < 0)
+			return err_set(e, "virtio-%s: eventfd: %m", d->ops->name);
+		if (evloop_add(&d->vm->io, &k->src, EPOLLIN) < 0)
+			return err_set(e, "virtio-%s: epoll: %m", d->ops->name);
+		add_ioeventfd(d, q, base);
+	}
+	return 0;
+}
+
+/* An irqfd: a write to it raises an edge on the device's GSI in KVM. */
+static void make_irqfd(struct virtio_mmio *d)
+{
+	struct kvm_irqfd irqfd = {.gsi = d->irq};
+
+	if (d->vm->vm_fd < 0)
+		return;
+	irqfd.fd = (uint32_t)eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if ((int)irqfd.fd < 0)
+		return;
+	if (kvm_ioctl_try(d->vm->vm_fd, KVM_IRQFD, &irqfd) < 0) {
+		close((int)irqfd.fd);
+		return;
+	}
+	d->irq_fd = (int)irqfd.fd;
+}
+
+int virtio_mmio_init(struct virtio_mmio *d, struct vm *vm, int slot, const struct virtio_ops *ops,
+                     void *opaque, struct err *e)
+{
+	uint64_t base = VIRTIO_MMIO_BASE + (uint64_t)slot * VIRTIO_MMIO_SIZE;
+
+	if (ops->config_size > sizeof(d->config) || ops->nr_queues > VIRTIO_MAX_QUEUES ||
+	    slot < 0 || slot >= VIRTIO_MMIO_SLOTS)
+		return err_set(e, "virtio-%s: bad slot %d or device layout", ops->name, slot);
 	memset(d, 0, sizeof(*d));
 	pthread_mutex_init(&d->lock, NULL);
 	d->ops = ops;
 	d->opaque = opaque;
 	d->vm = vm;
 	d->slot = slot;
-	return bus_register(BUS_MMIO, VIRTIO_MMIO_BASE + (uint64_t)slot * VIRTIO_MMIO_SIZE,
-	                    VIRTIO_MMIO_SIZE, virtio_mmio_access, d);
+	d->irq = virtio_mmio_irq(slot);
+	d->irq_fd = -1;
+	for (int q = 0; q < VIRTIO_MAX_QUEUES; q++)
+		d->kick[q].src.fd = -1;
+	if (bus_register(BUS_MMIO, base, VIRTIO_MMIO_SIZE, virtio_mmio_access, d) < 0)
+		return err_set(e, "virtio-%s: slot %d is taken", ops->name, slot);
+	if (make_kicks(d, base, e) < 0)
+		return -1;
+	make_irqfd(d);
+	return 0;
+}
+
+void virtio_mmio_close(struct virtio_mmio *d)
+{
+	for (int q = 0; q < VIRTIO_MAX_QUEUES; q++) {
+		if (d->kick[q].src.fd < 0)
+			continue;
+		evloop_del(&d->vm->io, &d->kick[q].src);
+		close(d->kick[q].src.fd);
+		d->kick[q].src.fd = -1;
+	}
+	if (d->irq_fd >= 0)
+		close(d->irq_fd);
+	d->irq_fd = -1;
 }
 
 void virtio_mmio_aml(int slot, struct aml *a)
@@ -239,7 +374,7 @@ void virtio_mmio_aml(int slot, struct aml *a)
 	snprintf(name, sizeof(name), "VR%02X", (unsigned)slot & 0xff);
 	n = aml_res_mem32(res, (uint32_t)(VIRTIO_MMIO_BASE + (uint64_t)slot * VIRTIO_MMIO_SIZE),
 	                  VIRTIO_MMIO_SIZE);
-	n += aml_res_interrupt(res + n, (uint32_t)(VIRTIO_MMIO_IRQ + slot), false);
+	n += aml_res_interrupt(res + n, virtio_mmio_irq(slot), false);
 	aml_device(a, name);
 	aml_name_string(a, "_HID", "LNRO0005");
 	aml_name_int(a, "_UID", (uint64_t)slot);
@@ -251,20 +386,30 @@ int virtio_mmio_cmdline(int slot, char *buf, size_t len)
 {
 	return snprintf(buf, len, "virtio_mmio.device=4K@0x%llx:%d",
 	                (unsigned long long)(VIRTIO_MMIO_BASE + (uint64_t)slot * VIRTIO_MMIO_SIZE),
-	                VIRTIO_MMIO_IRQ + slot);
+	                virtio_mmio_irq(slot));
 }
 
 /* Sets @bits in the interrupt status and raises an edge on the device's IRQ. */
 static void raise(struct virtio_mmio *d, uint32_t bits)
 {
+	uint64_t one = 1;
+
 	d->isr |= bits;
-	vm_irq_line(d->vm, (uint32_t)(VIRTIO_MMIO_IRQ + d->slot), 1);
-	vm_irq_line(d->vm, (uint32_t)(VIRTIO_MMIO_IRQ + d->slot), 0);
+	if (d->irq_fd >= 0 && write(d->irq_fd, &one, sizeof(one)) == sizeof(one))
+		return;
+	vm_irq_line(d->vm, d->irq, 1);
+	vm_irq_line(d->vm, d->irq, 0);
 }
 
 void virtio_mmio_interrupt(struct virtio_mmio *d)
 {
 	raise(d, 1); /* used buffers */
+}
+
+void virtio_mmio_used(struct virtio_mmio *d, int q, uint16_t old_used)
+{
+	if (d->q[q].used_idx != old_used && virtq_need_interrupt(&d->q[q], &d->vm->mem, old_used))
+		virtio_mmio_interrupt(d);
 }
 
 void virtio_mmio_fail(struct virtio_mmio *d, const char *why)

@@ -3,10 +3,13 @@
 
 #include <string.h>
 
-/* Sizes of the rings for a queue of @n entries (no event index: not offered). */
-#define DESC_SIZE(n)  (16ULL * (n))
-#define AVAIL_SIZE(n) (4ULL + 2ULL * (n))
-#define USED_SIZE(n)  (4ULL + 8ULL * (n))
+/* Sizes of the rings for a queue of @n entries, with the event index
+ * fields (used_event after the avail ring, avail_event after the used
+ * ring) that EVENT_IDX adds. */
+#define DESC_SIZE(n)         (16ULL * (n))
+#define AVAIL_SIZE(n)        (6ULL + 2ULL * (n))
+#define USED_SIZE(n)         (6ULL + 8ULL * (n))
+#define AVAIL_F_NO_INTERRUPT 1
 
 struct desc {
 	uint64_t addr;
@@ -60,7 +63,7 @@ static int add_buf(const struct desc *d, const struct guest_mem *m, struct virtq
                    int max, struct err *e)
 {
 	if (d->flags & VIRTQ_DESC_F_INDIRECT)
-		return err_set(e, "indirect descriptor, a feature not offered");
+		return err_set(e, "indirect descriptor inside a chain or an indirect table");
 	if (n == max)
 		return err_set(e, "chain of more than %d buffers", max);
 	if (d->len && !guest_ptr(m, d->addr, d->len))
@@ -70,13 +73,81 @@ static int add_buf(const struct desc *d, const struct guest_mem *m, struct virtq
 	return 0;
 }
 
+/* Follows the chain of an indirect table [addr, +len): its descriptors
+ * index the table, not the ring. */
+static int pop_indirect(const struct desc *ind, const struct guest_mem *m, struct virtq_buf *bufs,
+                        int max, struct err *e)
+{
+	uint32_t count = ind->len / 16;
+	const uint8_t *table = guest_ptr(m, ind->addr, ind->len);
+	uint16_t i = 0;
+	struct desc d;
+	int n = 0;
+
+	if (ind->flags & VIRTQ_DESC_F_NEXT)
+		return err_set(e, "an indirect descriptor with NEXT set");
+	if (!table || !count || (ind->len & 15))
+		return err_set(e,
+		               "indirect table [0x%llx, +%u) is empty, misaligned or outside "
+		               "guest RAM",
+		               (unsigned long long)ind->addr, ind->len);
+	do {
+		if (i >= count)
+			return err_set(e, "indirect descriptor index %u out of a table of %u", i,
+			               count);
+		if ((uint32_t)n >= count)
+			return err_set(e, "indirect chain longer than its table (a loop)");
+		memcpy(&d, table + 16ULL * i, sizeof(d));
+		if (add_buf(&d, m, bufs, n, max, e) < 0)
+			return -1;
+		n++;
+		i = d.next;
+	} while (d.flags & VIRTQ_DESC_F_NEXT);
+	return n;
+}
+
+/* Follows the chain that starts at ring descriptor @i. */
+static int pop_chain(const struct virtq *q, const struct guest_mem *m, uint16_t i,
+                     struct virtq_buf *bufs, int max, struct err *e)
+{
+	struct desc d;
+	int n = 0;
+
+	do {
+		if (i >= q->size)
+			return err_set(e, "descriptor index %u out of a queue of %u", i, q->size);
+		if (n >= q->size)
+			return err_set(e, "descriptor chain longer than the queue (a loop)");
+		if (read_desc(q, m, i, &d, e) < 0)
+			return -1;
+		if ((d.flags & VIRTQ_DESC_F_INDIRECT) && q->indirect && n == 0)
+			return pop_indirect(&d, m, bufs, max, e);
+		if ((d.flags & VIRTQ_DESC_F_INDIRECT) && !q->indirect)
+			return err_set(e, "indirect descriptor, a feature not negotiated");
+		if (add_buf(&d, m, bufs, n, max, e) < 0)
+			return -1;
+		n++;
+		i = d.next;
+	} while (d.flags & VIRTQ_DESC_F_NEXT);
+	return n;
+}
+
+/* Tells the driver (EVENT_IDX) to kick when it makes entry @idx available. */
+static void set_avail_event(const struct virtq *q, const struct guest_mem *m, uint16_t idx)
+{
+	uint8_t *used = guest_ptr(m, q->used, USED_SIZE(q->size));
+
+	if (used)
+		__atomic_store((uint16_t *)(void *)(used + 4 + 8ULL * q->size), &idx,
+		               __ATOMIC_RELEASE);
+}
+
 int virtq_pop(struct virtq *q, const struct guest_mem *m, struct virtq_buf *bufs, int max,
               uint16_t *head, struct err *e)
 {
 	const uint8_t *avail = guest_ptr(m, q->avail, AVAIL_SIZE(q->size));
 	uint16_t idx, i;
-	struct desc d;
-	int n = 0;
+	int n;
 
 	if (!avail)
 		return err_set(e, "avail ring outside guest RAM");
@@ -88,18 +159,35 @@ int virtq_pop(struct virtq *q, const struct guest_mem *m, struct virtq_buf *bufs
 		               (uint16_t)(idx - q->last_avail), q->size);
 	memcpy(&i, avail + 4 + 2 * (q->last_avail % q->size), sizeof(i));
 	*head = i;
-	do {
-		if (i >= q->size)
-			return err_set(e, "descriptor index %u out of a queue of %u", i, q->size);
-		if (n >= q->size)
-			return err_set(e, "descriptor chain longer than the queue (a loop)");
-		if (read_desc(q, m, i, &d, e) < 0 || add_buf(&d, m, bufs, n, max, e) < 0)
-			return -1;
-		n++;
-		i = d.next;
-	} while (d.flags & VIRTQ_DESC_F_NEXT);
+	n = pop_chain(q, m, i, bufs, max, e);
+	if (n < 0)
+		return -1;
 	q->last_avail++;
+	if (q->event_idx)
+		set_avail_event(q, m, q->last_avail);
 	return n;
+}
+
+bool virtq_has_avail(const struct virtq *q, const struct guest_mem *m)
+{
+	const uint8_t *avail = guest_ptr(m, q->avail, AVAIL_SIZE(q->size));
+
+	return avail && load16(avail + 2) != q->last_avail;
+}
+
+bool virtq_need_interrupt(const struct virtq *q, const struct guest_mem *m, uint16_t old)
+{
+	const uint8_t *avail = guest_ptr(m, q->avail, AVAIL_SIZE(q->size));
+	uint16_t event;
+
+	if (!avail)
+		return true;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* the used index before used_event */
+	if (!q->event_idx)
+		return !(load16(avail) & AVAIL_F_NO_INTERRUPT);
+	event = load16(avail + 4 + 2ULL * q->size);
+	/* virtio 1.x, 2.7.10: interrupt if used_event lies in [old, new). */
+	return (uint16_t)(q->used_idx - event - 1) < (uint16_t)(q->used_idx - old);
 }
 
 int virtq_push(struct virtq *q, const struct guest_mem *m, uint16_t head, uint32_t written,

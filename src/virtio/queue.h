@@ -22,6 +22,8 @@ struct virtq {
 	uint64_t desc, avail, used; /* guest-physical ring addresses */
 	uint16_t last_avail;        /* the next avail ring entry to take */
 	uint16_t used_idx;          /* the next used ring entry to fill */
+	bool event_idx;             /* VIRTIO_F_EVENT_IDX negotiated: used_event, avail_event */
+	bool indirect;              /* VIRTIO_F_INDIRECT_DESC negotiated */
 };
 
 /* One buffer of a descriptor chain. */
@@ -39,8 +41,10 @@ int virtq_check(const struct virtq *q, const struct guest_mem *m, struct err *e)
  * @bufs[0..max) and its head in @head. Returns the number of buffers, 0 if
  * none is available, -1 (naming why) if the queue is malformed: an avail
  * index that ran ahead by more than the size, a descriptor index out of
- * range, a chain longer than the queue (a loop), an indirect descriptor (not
- * offered), a buffer outside guest RAM, or more than @max buffers. */
+ * range, a chain longer than the queue (a loop), an indirect descriptor that
+ * was not negotiated, is not alone in its chain, is misaligned or nests, a
+ * buffer outside guest RAM, or more than @max buffers. With event_idx it
+ * also sets avail_event, so that the driver kicks for the next chain. */
 int virtq_pop(struct virtq *q, const struct guest_mem *m, struct virtq_buf *bufs, int max,
               uint16_t *head, struct err *e);
 
@@ -48,5 +52,13 @@ int virtq_pop(struct virtq *q, const struct guest_mem *m, struct virtq_buf *bufs
  * ring is not in guest RAM. */
 int virtq_push(struct virtq *q, const struct guest_mem *m, uint16_t head, uint32_t written,
                struct err *e);
+
+/* Whether the driver wants an interrupt for the chains pushed since the
+ * used index was @old: its used_event (EVENT_IDX) or the avail ring's
+ * NO_INTERRUPT flag; true if the rings cannot be read. */
+bool virtq_need_interrupt(const struct virtq *q, const struct guest_mem *m, uint16_t old);
+
+/* Whether chains are waiting in the avail ring (none taken yet). */
+bool virtq_has_avail(const struct virtq *q, const struct guest_mem *m);
 
 #endif

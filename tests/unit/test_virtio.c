@@ -6,6 +6,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "bus.h"
+#include "evloop.h"
 #include "mem.h"
 #include "virtio/mmio.h"
 #include "virtio/queue.h"
@@ -32,6 +34,8 @@ static int setup_backend(enum mem_backend b)
 
 	memset(&vm, 0, sizeof(vm));
 	vm.vm_fd = -1;
+	if (evloop_init(&vm.io, &e) < 0)
+		return -1;
 	if (mem_layout(m, 16 * MiB, &e) < 0)
 		return -1;
 	m->opts.backend = b; /* after mem_layout, which starts from zero */
@@ -51,9 +55,13 @@ static int setup(void **state)
 static long hp_before = -1; /* huge pages to restore at teardown */
 static int write_pages(long n);
 
+static void close_dev(void);
+
 static int teardown(void **state)
 {
 	(void)state;
+	close_dev();
+	evloop_destroy(&vm.io);
 	mem_unmap(m);
 	if (hp_before >= 0)
 		write_pages(hp_before);
@@ -237,13 +245,28 @@ static uint32_t rd(uint64_t off)
 static void wr(uint64_t off, uint32_t v)
 {
 	virtio_mmio_access(NULL, off, (uint8_t *)&v, 4, true, &dev);
+	if (off == 0x050) /* a notify: the I/O thread's turn */
+		evloop_run_once(&vm.io, 0);
+}
+
+static bool dev_open;
+
+static void close_dev(void)
+{
+	if (dev_open)
+		virtio_mmio_close(&dev);
+	dev_open = false;
 }
 
 static void init_dev(void)
 {
-	memset(&dev, 0, sizeof(dev));
-	dev.ops = &ops;
-	dev.vm = &vm;
+	struct err e;
+
+	close_dev();
+	bus_reset();
+	if (virtio_mmio_init(&dev, &vm, 0, &ops, NULL, &e) < 0)
+		fail_msg("virtio_mmio_init: %s", e.msg);
+	dev_open = true;
 	notified = 0;
 }
 

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/* A disk image on the host: a raw file or a block device, opened, locked and measured. */
+#ifndef MOTE_BLOCK_DISK_H
+#define MOTE_BLOCK_DISK_H
+
+#include "../config.h"
+#include "../err.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define DISK_SECTOR 512ULL
+
+struct disk {
+	int fd;
+	bool ro;
+	bool blockdev;               /* a block device, not a file */
+	uint64_t size;               /* bytes, rounded down to whole sectors */
+	char serial[BLK_ID_LEN + 1]; /* GET_ID's answer */
+	const char *path;
+};
+
+/* Opens @c->path read-write (read-only with @c->ro), takes an OFD lock on
+ * it (a write lock, or a read lock for ro) and sizes it. -1 with @e naming
+ * the path: missing, no permission, not a regular file or block device, in
+ * use by another process (a conflicting lock), or empty. */
+int disk_open(struct disk *d, const struct disk_config *c, struct err *e);
+
+/* Closes the image (its lock goes with the fd). */
+void disk_close(struct disk *d);
+
+/* A serial number that stays the same for one file: its device and inode,
+ * as hex, cut to 20 bytes. */
+void disk_serial(uint64_t dev, uint64_t ino, char out[BLK_ID_LEN + 1]);
+
+#endif

@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: MIT
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Splits the next ","-separated word off *@s into @word (of @size bytes);
+ * false at the end, or if the word does not fit (then @word is ""). */
+static bool next_word(const char **s, char *word, size_t size)
+{
+	const char *end;
+	size_t n;
+
+	if (!*s || !**s)
+		return false;
+	end = strchr(*s, ',');
+	n = end ? (size_t)(end - *s) : strlen(*s);
+	if (n >= size) {
+		word[0] = '\0';
+	} else {
+		memcpy(word, *s, n);
+		word[n] = '\0';
+	}
+	*s = end ? end + 1 : NULL;
+	return true;
+}
+
+/* Returns the value of "key=value" in @word, or NULL if the key differs. */
+static const char *value_of(const char *word, const char *key)
+{
+	size_t n = strlen(key);
+
+	return !strncmp(word, key, n) && word[n] == '=' ? word + n + 1 : NULL;
+}
+
+static int disk_word(const char *arg, const char *w, struct disk_config *d, struct err *e)
+{
+	const char *v;
+
+	if (!strcmp(w, "ro")) {
+		d->ro = true;
+	} else if ((v = value_of(w, "id"))) {
+		if (!*v || strlen(v) > BLK_ID_LEN)
+			return err_set(e, "--disk %s: id '%s' must be 1 to %d bytes", arg, v,
+			               BLK_ID_LEN);
+		snprintf(d->id, sizeof(d->id), "%s", v);
+	} else if ((v = value_of(w, "io"))) {
+		if (!strcmp(v, "io_uring"))
+			d->io = DISK_IO_URING;
+		else if (!strcmp(v, "sync"))
+			d->io = DISK_IO_SYNC;
+		else
+			return err_set(e, "--disk %s: io=%s is not io_uring or sync", arg, v);
+	} else {
+		return err_set(e, "--disk %s: '%s' is not ro, id=ID or io=io_uring|sync", arg, w);
+	}
+	return 0;
+}
+
+int config_parse_disk(const char *arg, struct disk_config *d, struct err *e)
+{
+	const char *s = arg;
+	char w[4096];
+
+	memset(d, 0, sizeof(*d));
+	if (!next_word(&s, d->path, sizeof(d->path)) || !d->path[0])
+		return err_set(e, "--disk '%s': no image path (or one of 4096 bytes or more)", arg);
+	while (next_word(&s, w, sizeof(w)))
+		if (disk_word(arg, w, d, e) < 0)
+			return -1;
+	return 0;
+}
+
+int config_parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned int b[6];
+	char tail;
+
+	if (strlen(s) != 17 || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
+	                              &b[4], &b[5], &tail) != 6)
+		return -1;
+	for (int i = 0; i < 6; i++) {
+		if (s[3 * i] == ' ' || s[3 * i] == '+' || s[3 * i] == '-')
+			return -1; /* sscanf's %x would take a sign or a blank */
+		mac[i] = (uint8_t)b[i];
+	}
+	return (mac[0] & 1) ? -1 : 0; /* a multicast address cannot be a NIC's */
+}
+
+int config_parse_net(const char *arg, struct net_config *n, struct err *e)
+{
+	const char *s = arg, *v;
+	char w[64];
+
+	memset(n, 0, sizeof(*n));
+	while (next_word(&s, w, sizeof(w))) {
+		if ((v = value_of(w, "tap"))) {
+			if (!*v || strlen(v) >= sizeof(n->tap))
+				return err_set(e, "--net %s: tap name must be 1 to %zu bytes", arg,
+				               sizeof(n->tap) - 1);
+			snprintf(n->tap, sizeof(n->tap), "%s", v);
+		} else if ((v = value_of(w, "mac"))) {
+			if (config_parse_mac(v, n->mac) < 0)
+				return err_set(e,
+				               "--net %s: mac=%s is not a unicast MAC "
+				               "(aa:bb:cc:dd:ee:ff)",
+				               arg, v);
+			n->has_mac = true;
+		} else {
+			return err_set(e, "--net %s: '%s' is not tap=NAME or mac=MAC", arg, w);
+		}
+	}
+	if (!n->tap[0])
+		return err_set(e, "--net '%s': no tap=NAME", arg);
+	return 0;
+}
+
+static int parse_cid(const char *arg, const char *v, uint32_t *cid, struct err *e)
+{
+	char *end;
+	unsigned long long n;
+
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno || end == v || *end || *v == '-' || *v == '+' || n < 3 || n > 0xfffffffeULL)
+		return err_set(e, "--vsock %s: cid=%s is not a guest CID (3 to 4294967294)", arg,
+		               v);
+	*cid = (uint32_t)n;
+	return 0;
+}
+
+int config_parse_vsock(const char *arg, struct vsock_config *vs, struct err *e)
+{
+	const char *s = arg, *v;
+	char w[256];
+
+	memset(vs, 0, sizeof(*vs));
+	while (next_word(&s, w, sizeof(w))) {
+		if ((v = value_of(w, "cid"))) {
+			if (parse_cid(arg, v, &vs->cid, e) < 0)
+				return -1;
+		} else if ((v = value_of(w, "uds"))) {
+			/* PATH_P must fit too: room for "_" and a 10-digit port */
+			if (!*v || strlen(v) + 11 >= sizeof(vs->uds))
+				return err_set(e, "--vsock %s: uds path must be 1 to %zu bytes",
+				               arg, sizeof(vs->uds) - 12);
+			snprintf(vs->uds, sizeof(vs->uds), "%s", v);
+		} else {
+			return err_set(e, "--vsock %s: '%s' is not cid=N or uds=PATH", arg, w);
+		}
+	}
+	if (!vs->cid || !vs->uds[0])
+		return err_set(e, "--vsock '%s': needs both cid=N and uds=PATH", arg);
+	vs->on = true;
+	return 0;
+}

@@ -1,0 +1,493 @@
+// SPDX-License-Identifier: MIT
+/* virtio-blk (virtio 1.2, 5.2): raw images and block devices, one queue per vCPU, requests
+ * served on the I/O thread through io_uring (completions come back on an eventfd in the loop)
+ * or with preadv/pwritev there ("io=sync"). */
+#include "../block/disk.h"
+#include "../device.h"
+#include "../err.h"
+#include "../vm.h"
+#include "blk.h"
+#include "blk_req.h"
+#include "mmio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#define VIRTIO_ID_BLOCK 2
+
+#define VIRTIO_BLK_F_SEG_MAX      2
+#define VIRTIO_BLK_F_RO           5
+#define VIRTIO_BLK_F_BLK_SIZE     6
+#define VIRTIO_BLK_F_FLUSH        9
+#define VIRTIO_BLK_F_MQ           12
+#define VIRTIO_BLK_F_DISCARD      13
+#define VIRTIO_BLK_F_WRITE_ZEROES 14
+
+#define URING_DEPTH 128
+
+/* virtio_blk_config, the fields mote fills (little-endian). */
+enum {
+	CFG_CAPACITY = 0,
+	CFG_SEG_MAX = 12,
+	CFG_BLK_SIZE = 20,
+	CFG_NUM_QUEUES = 34,
+	CFG_MAX_DISCARD_SECTORS = 36,
+	CFG_MAX_DISCARD_SEG = 40,
+	CFG_DISCARD_ALIGN = 44,
+	CFG_MAX_WZ_SECTORS = 48,
+	CFG_MAX_WZ_SEG = 52,
+	CFG_WZ_MAY_UNMAP = 56,
+	CFG_SIZE = 60,
+};
+
+/* A request handed to io_uring, until its completion. */
+struct inflight {
+	uint8_t *status;
+	uint32_t written;
+	uint64_t len; /* bytes the read or write must move */
+	bool busy;
+};
+
+struct blk {
+	struct virtio_mmio dev;
+	struct virtio_ops ops;
+	struct disk disk;
+	const struct disk_config *cfg;
+	int slot;
+	bool uring;
+	struct io_uring ring;
+	struct ev_source done; /* the ring's completion eventfd */
+	unsigned queued;       /* SQEs not yet submitted */
+	unsigned pending;      /* requests in the ring */
+	struct inflight inflight[VIRTIO_MAX_QUEUES][VIRTQ_MAX_SIZE];
+};
+
+static struct blk *blks;
+static int nr_blks;
+
+static void put32(uint8_t *cfg, int off, uint32_t v)
+{
+	memcpy(cfg + off, &v, 4);
+}
+
+static void fill_config(struct blk *b)
+{
+	uint8_t *c = b->dev.config;
+	uint64_t sectors = b->disk.size / DISK_SECTOR;
+	uint16_t nq = (uint16_t)b->ops.nr_queues;
+
+	memcpy(c + CFG_CAPACITY, &sectors, 8);
+	put32(c, CFG_SEG_MAX, BLK_SEG_MAX);
+	put32(c, CFG_BLK_SIZE, DISK_SECTOR);
+	memcpy(c + CFG_NUM_QUEUES, &nq, 2);
+	put32(c, CFG_MAX_DISCARD_SECTORS, BLK_DISCARD_MAX);
+	put32(c, CFG_MAX_DISCARD_SEG, BLK_DISCARD_SEGS);
+	put32(c, CFG_DISCARD_ALIGN, 8); /* 4 KiB: the host's page, a hole's grain */
+	put32(c, CFG_MAX_WZ_SECTORS, BLK_DISCARD_MAX);
+	put32(c, CFG_MAX_WZ_SEG, BLK_DISCARD_SEGS);
+	c[CFG_WZ_MAY_UNMAP] = 1;
+}
+
+/* Moves all of [off, +len) between the image and @iov (preadv/pwritev may
+ * move less than asked); -1 on an error or end of file. */
+static int rw_all(int fd, struct iovec *iov, int niov, uint64_t off, bool write)
+{
+	while (niov > 0) {
+		ssize_t n =
+		    write ? pwritev(fd, iov, niov, (off_t)off) : preadv(fd, iov, niov, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		off += (uint64_t)n;
+		while (niov > 0 && (size_t)n >= iov->iov_len) {
+			n -= (ssize_t)iov->iov_len;
+			iov++;
+			niov--;
+		}
+		if (niov > 0) {
+			iov->iov_base = (uint8_t *)iov->iov_base + n;
+			iov->iov_len -= (size_t)n;
+		}
+	}
+	return 0;
+}
+
+static int do_ranges(struct blk *b, const struct blk_req *r)
+{
+	for (int i = 0; i < r->nranges; i++) {
+		const struct blk_range *g = &r->ranges[i];
+		int mode = FALLOC_FL_KEEP_SIZE;
+
+		if (r->type == BLK_T_DISCARD || (g->flags & BLK_WZ_UNMAP))
+			mode |= FALLOC_FL_PUNCH_HOLE;
+		else
+			mode |= FALLOC_FL_ZERO_RANGE;
+		if (fallocate(b->disk.fd, mode, (off_t)(g->sector * DISK_SECTOR),
+		              (off_t)(g->sectors * DISK_SECTOR)) < 0) {
+			/* A discard is a hint: a host that cannot punch holes
+			 * loses nothing. Zeroes must be written. */
+			if (r->type == BLK_T_DISCARD && errno == EOPNOTSUPP)
+				continue;
+			return BLK_S_IOERR;
+		}
+	}
+	return BLK_S_OK;
+}
+
+static int do_get_id(struct blk *b, const struct blk_req *r)
+{
+	uint8_t id[BLK_ID_LEN] = {0};
+	size_t left = sizeof(id), at = 0;
+
+	memcpy(id, b->disk.serial, strnlen(b->disk.serial, BLK_ID_LEN));
+	for (int i = 0; i < r->niov && left; i++) {
+		size_t n = r->iov[i].iov_len < left ? r->iov[i].iov_len : left;
+
+		memcpy(r->iov[i].iov_base, id + at, n);
+		at += n;
+		left -= n;
+	}
+	return BLK_S_OK;
+}
+
+/* Serves @r at once, on this thread; returns its status. */
+static int do_sync(struct blk *b, struct blk_req *r)
+{
+	switch (r->type) {
+	case BLK_T_IN:
+	case BLK_T_OUT:
+		return rw_all(b->disk.fd, r->iov, r->niov, r->sector * DISK_SECTOR,
+		              r->type == BLK_T_OUT) < 0
+		           ? BLK_S_IOERR
+		           : BLK_S_OK;
+	case BLK_T_FLUSH: return fdatasync(b->disk.fd) < 0 ? BLK_S_IOERR : BLK_S_OK;
+	case BLK_T_GET_ID: return do_get_id(b, r);
+	default: return do_ranges(b, r);
+	}
+}
+
+static void submit(struct blk *b)
+{
+	if (b->queued && io_uring_submit(&b->ring) >= 0)
+		b->queued = 0;
+}
+
+/* Hands @r to io_uring; false if the ring is full (then it is served at once). */
+static bool do_uring(struct blk *b, int q, uint16_t head, struct blk_req *r)
+{
+	struct io_uring_sqe *sqe;
+	struct inflight *f = &b->inflight[q][head];
+
+	if (f->busy || (r->type != BLK_T_IN && r->type != BLK_T_OUT && r->type != BLK_T_FLUSH))
+		return false;
+	sqe = io_uring_get_sqe(&b->ring);
+	if (!sqe) {
+		submit(b);
+		sqe = io_uring_get_sqe(&b->ring);
+	}
+	if (!sqe)
+		return false;
+	if (r->type == BLK_T_IN)
+		io_uring_prep_readv(sqe, b->disk.fd, r->iov, (unsigned)r->niov,
+		                    r->sector * DISK_SECTOR);
+	else if (r->type == BLK_T_OUT)
+		io_uring_prep_writev(sqe, b->disk.fd, r->iov, (unsigned)r->niov,
+		                     r->sector * DISK_SECTOR);
+	else
+		io_uring_prep_fsync(sqe, b->disk.fd, IORING_FSYNC_DATASYNC);
+	io_uring_sqe_set_data64(sqe, (uint64_t)q << 16 | head);
+	*f = (struct inflight){r->status, r->written, r->type == BLK_T_FLUSH ? 0 : r->len, true};
+	b->queued++;
+	b->pending++;
+	/* The iovecs live in @r: the kernel must have them before @r goes. */
+	submit(b);
+	return true;
+}
+
+/* Pops and serves every request on queue @q; false if the queue is broken. */
+static bool serve(struct blk *b, int q)
+{
+	struct virtq *vq = &b->dev.q[q];
+	const struct blk_limits lim = {b->disk.size / DISK_SECTOR, b->disk.ro};
+	struct virtq_buf bufs[BLK_MAX_BUFS];
+	struct blk_req r;
+	struct err e;
+	uint16_t head;
+	int n = 0, st;
+
+	while (atomic_load(&b->dev.vm->exit) == VM_RUNNING &&
+	       (n = virtq_pop(vq, &b->dev.vm->mem, bufs, BLK_MAX_BUFS, &head, &e)) > 0) {
+		st = blk_req_parse(&b->dev.vm->mem, bufs, n, &lim, &r);
+		if (st < 0) {
+			virtio_mmio_fail(&b->dev, "a request without a status byte");
+			return false;
+		}
+		if (st == BLK_S_OK && b->uring && do_uring(b, q, head, &r))
+			continue;
+		if (st == BLK_S_OK)
+			st = do_sync(b, &r);
+		*r.status = (uint8_t)st;
+		if (virtq_push(vq, &b->dev.vm->mem, head, st == BLK_S_OK ? r.written : 1, &e) < 0)
+			n = -1;
+	}
+	if (n < 0) {
+		char why[ERR_MAX + 32];
+
+		snprintf(why, sizeof(why), "queue %d: %s", q, e.msg);
+		virtio_mmio_fail(&b->dev, why);
+		return false;
+	}
+	return true;
+}
+
+static void blk_notify(struct virtio_mmio *d, int q)
+{
+	struct blk *b = d->opaque;
+	uint16_t old = d->q[q].used_idx;
+
+	serve(b, q);
+	virtio_mmio_used(d, q, old);
+}
+
+/* Finishes one io_uring completion: status, used ring. */
+static void complete(struct blk *b, const struct io_uring_cqe *cqe)
+{
+	uint64_t tag = io_uring_cqe_get_data64(cqe);
+	int q = (int)(tag >> 16) % VIRTIO_MAX_QUEUES;
+	uint16_t head = (uint16_t)tag;
+	struct inflight *f = &b->inflight[q][head % VIRTQ_MAX_SIZE];
+	bool ok = cqe->res >= 0 && (uint64_t)cqe->res == f->len;
+	struct err e;
+
+	if (!f->busy)
+		return;
+	f->busy = false;
+	b->pending--;
+	if (!b->dev.q[q].ready || (b->dev.status & VIRTIO_STATUS_NEEDS_RESET))
+		return; /* the driver reset the queue meanwhile */
+	*f->status = ok ? BLK_S_OK : BLK_S_IOERR;
+	if (virtq_push(&b->dev.q[q], &b->dev.vm->mem, head, ok ? f->written : 1, &e) < 0)
+		virtio_mmio_fail(&b->dev, e.msg);
+}
+
+/* Reaps every completion; interrupts each queue that got some. */
+static void reap(struct blk *b)
+{
+	uint16_t old[VIRTIO_MAX_QUEUES];
+	struct io_uring_cqe *cqe;
+
+	for (int q = 0; q < b->ops.nr_queues; q++)
+		old[q] = b->dev.q[q].used_idx;
+	while (io_uring_peek_cqe(&b->ring, &cqe) == 0) {
+		complete(b, cqe);
+		io_uring_cqe_seen(&b->ring, cqe);
+	}
+	for (int q = 0; q < b->ops.nr_queues; q++)
+		if (b->dev.q[q].ready)
+			virtio_mmio_used(&b->dev, q, old[q]);
+}
+
+static void on_done(void *opaque, uint32_t events)
+{
+	struct blk *b = opaque;
+	uint64_t n;
+
+	(void)events;
+	if (read(b->done.fd, &n, sizeof(n)) < 0)
+		return;
+	pthread_mutex_lock(&b->dev.lock);
+	reap(b);
+	pthread_mutex_unlock(&b->dev.lock);
+}
+
+/* The driver reset the device: the requests still in io_uring write into
+ * buffers the guest will reuse, so they finish before the reset does. */
+static void blk_reset(struct virtio_mmio *d)
+{
+	struct blk *b = d->opaque;
+	struct io_uring_cqe *cqe;
+
+	submit(b);
+	while (b->uring && b->pending && io_uring_wait_cqe(&b->ring, &cqe) == 0) {
+		uint64_t tag = io_uring_cqe_get_data64(cqe);
+
+		b->inflight[(tag >> 16) % VIRTIO_MAX_QUEUES][(uint16_t)tag % VIRTQ_MAX_SIZE].busy =
+		    false;
+		b->pending--;
+		io_uring_cqe_seen(&b->ring, cqe);
+	}
+}
+
+/* io_uring with its completions on an eventfd in the loop; false if this
+ * host refuses it (old kernel, io_uring disabled, seccomp). */
+static bool uring_open(struct blk *b)
+{
+	struct io_uring_params p = {0};
+
+	if (io_uring_queue_init_params(URING_DEPTH, &b->ring, &p) < 0)
+		return false;
+	b->done = (struct ev_source){eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), on_done, b};
+	if (!(p.features & IORING_FEAT_SUBMIT_STABLE) || b->done.fd < 0 ||
+	    io_uring_register_eventfd(&b->ring, b->done.fd) < 0) {
+		if (b->done.fd >= 0)
+			close(b->done.fd);
+		io_uring_queue_exit(&b->ring);
+		return false;
+	}
+	return true;
+}
+
+static const char *engine_name(const struct blk *b)
+{
+	return b->uring ? "io_uring" : "sync";
+}
+
+static int blk_plan_one(struct vm *vm, struct blk *b, const struct disk_config *c)
+{
+	struct err e;
+
+	b->cfg = c;
+	b->disk.fd = -1;
+	b->done.fd = -1;
+	if (disk_open(&b->disk, c, &e) < 0) {
+		warnx_("%s", e.msg);
+		return -1;
+	}
+	b->slot = virtio_mmio_slot_alloc(vm, c->path);
+	if (b->slot < 0)
+		return -1;
+	if (c->io != DISK_IO_SYNC)
+		b->uring = uring_open(b);
+	if (c->io == DISK_IO_URING && !b->uring) {
+		warnx_("--disk %s,io=io_uring: this host refuses io_uring (old kernel, "
+		       "kernel.io_uring_disabled, or a seccomp filter); use io=sync",
+		       c->path);
+		return -1;
+	}
+	return 0;
+}
+
+static int blk_plan(struct vm *vm)
+{
+	int n = vm->devs ? vm->devs->nr_disks : 0;
+
+	if (!n)
+		return 0;
+	blks = calloc((size_t)n, sizeof(*blks));
+	if (!blks) {
+		warnx_("no memory for %d disks", n);
+		return -1;
+	}
+	nr_blks = n;
+	for (int i = 0; i < n; i++)
+		if (blk_plan_one(vm, &blks[i], &vm->devs->disks[i]) < 0)
+			return -1;
+	return 0;
+}
+
+static uint64_t blk_features(const struct blk *b)
+{
+	uint64_t f = 1ULL << VIRTIO_BLK_F_SEG_MAX | 1ULL << VIRTIO_BLK_F_BLK_SIZE |
+	             1ULL << VIRTIO_BLK_F_FLUSH | 1ULL << VIRTIO_BLK_F_DISCARD |
+	             1ULL << VIRTIO_BLK_F_WRITE_ZEROES | 1ULL << VIRTIO_F_EVENT_IDX |
+	             1ULL << VIRTIO_F_INDIRECT_DESC;
+
+	if (b->ops.nr_queues > 1)
+		f |= 1ULL << VIRTIO_BLK_F_MQ;
+	if (b->disk.ro)
+		f |= 1ULL << VIRTIO_BLK_F_RO;
+	return f;
+}
+
+static int blk_init(struct vm *vm)
+{
+	for (int i = 0; i < nr_blks; i++) {
+		struct blk *b = &blks[i];
+		struct err e;
+
+		b->ops = (struct virtio_ops){
+		    .name = "blk",
+		    .device_id = VIRTIO_ID_BLOCK,
+		    .nr_queues =
+		        vm->nr_vcpus < VIRTIO_MAX_QUEUES ? vm->nr_vcpus : VIRTIO_MAX_QUEUES,
+		    .config_size = CFG_SIZE,
+		    .notify = blk_notify,
+		    .reset = blk_reset,
+		};
+		if (b->ops.nr_queues < 1)
+			b->ops.nr_queues = 1;
+		b->ops.features = blk_features(b);
+		if (virtio_mmio_init(&b->dev, vm, b->slot, &b->ops, b, &e) < 0) {
+			warnx_("--disk %s: %s", b->cfg->path, e.msg);
+			return -1;
+		}
+		fill_config(b);
+		if (b->uring && evloop_add(&vm->io, &b->done, EPOLLIN) < 0) {
+			warnx_("--disk %s: epoll: %s", b->cfg->path, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void blk_stop(struct vm *vm)
+{
+	for (int i = 0; i < nr_blks; i++) {
+		struct blk *b = &blks[i];
+
+		if (b->uring) {
+			blk_reset(&b->dev);
+			evloop_del(&vm->io, &b->done);
+			close(b->done.fd);
+			io_uring_queue_exit(&b->ring);
+			b->uring = false;
+		}
+		if (b->dev.vm)
+			virtio_mmio_close(&b->dev);
+		disk_close(&b->disk);
+	}
+}
+
+static int blk_cmdline(const struct vm *vm, char *buf, size_t len)
+{
+	int n = 0;
+
+	(void)vm;
+	for (int i = 0; i < nr_blks; i++) {
+		int k = virtio_mmio_cmdline(blks[i].slot, buf + n, len - (size_t)n);
+
+		if (k < 0 || (size_t)k >= len - (size_t)n - 1)
+			return (int)len;
+		n += k;
+		if (i + 1 < nr_blks)
+			buf[n++] = ' ';
+	}
+	return n;
+}
+
+static void blk_aml(const struct vm *vm, struct aml *a)
+{
+	(void)vm;
+	for (int i = 0; i < nr_blks; i++)
+		virtio_mmio_aml(blks[i].slot, a);
+}
+
+void blk_describe(FILE *out)
+{
+	for (int i = 0; i < nr_blks; i++)
+		fprintf(out, "mote: disk %d: %s, %llu sectors%s, io=%s, serial %s\n", i,
+		        blks[i].cfg->path, (unsigned long long)(blks[i].disk.size / DISK_SECTOR),
+		        blks[i].disk.ro ? ", read-only" : "", engine_name(&blks[i]),
+		        blks[i].disk.serial);
+}
+
+DEVICE_REGISTER_PLAN(blk, blk_plan, blk_init, blk_stop, blk_cmdline, blk_aml);
