@@ -2,7 +2,8 @@
 GUEST := $(BUILD)/guest
 GUEST_CFLAGS := -std=gnu11 -O2 -Wall -Wextra -Werror
 
-guest: $(GUEST)/vmlinux $(GUEST)/bzImage $(GUEST)/initrd.cpio $(GUEST)/shell.cpio
+guest: $(GUEST)/vmlinux $(GUEST)/bzImage $(GUEST)/initrd.cpio $(GUEST)/shell.cpio \
+	$(GUEST)/test.cpio
 
 # The kernel script is cheap when the cache holds the build.
 # One build makes both (a grouped target); the links point into the cache.
@@ -27,3 +28,10 @@ $(GUEST)/shell.cpio: $(GUEST)/mkcpio guest/shell.list guest/shell-init.sh
 	@test -x /bin/busybox || { echo "busybox missing: apt-get install busybox-static" >&2; exit 1; }
 	@echo "  CPIO    $@"
 	$(Q)sed -e 's|@BUSYBOX@|/bin/busybox|' -e 's|@INIT@|guest/shell-init.sh|' guest/shell.list | $(GUEST)/mkcpio $@
+
+# The device tests' initramfs: busybox, and an init that runs the script
+# the test hands over on a disk (guest/test-init.sh).
+$(GUEST)/test.cpio: $(GUEST)/mkcpio guest/shell.list guest/test-init.sh
+	@test -x /bin/busybox || { echo "busybox missing: apt-get install busybox-static" >&2; exit 1; }
+	@echo "  CPIO    $@"
+	$(Q)sed -e 's|@BUSYBOX@|/bin/busybox|' -e 's|@INIT@|guest/test-init.sh|' guest/shell.list | $(GUEST)/mkcpio $@

@@ -696,5 +696,33 @@ if selected help; then
 	fi
 fi
 
+# The device tests, one file per device (tests/integration/cases/*.sh),
+# with the helpers above and the script disk below.
+TEST_INITRD=$GUEST/test.cpio
+
+# script_disk FILE: makes the image of the script on stdin for the test
+# init (guest/test-init.sh): the text, padded with newlines to a sector.
+script_disk() {
+	local f=$1
+	cat >"$f"
+	local size
+	size=$(stat -c %s "$f")
+	head -c $(((512 - size % 512) % 512 + 512)) /dev/zero | tr '\0' '\n' >>"$f"
+}
+
+# run_script NAME SCRIPT-FILE ARGS...: boots the test VM with the script
+# disk last (after the disks in ARGS); sets $rc, output in $out.
+run_script() {
+	local name=$1 script=$2
+	shift 2
+	script_disk "$work/$name.script" <"$script"
+	run_mote --kernel "$VMLINUX" --initrd "$TEST_INITRD" --memory 256M \
+		--cmdline "console=ttyS0 quiet" "$@" --disk "$work/$name.script,ro,id=script"
+}
+
+for case_file in tests/integration/cases/*.sh; do
+	[ -e "$case_file" ] && . "$case_file"
+done
+
 echo "integration: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
