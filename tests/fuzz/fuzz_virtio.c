@@ -5,8 +5,9 @@
  * (virtq_check, virtq_pop, virtq_push) with the balloon's inflate and
  * free-page-report handlers on whatever chains the input makes.
  *
- * No KVM: the VM has no fd (vm_irq_line's KVM_IRQ_LINE then fails with
- * EBADF, which mote ignores), the guest RAM is an ordinary mapping laid out
+ * No KVM: the VM has no fd (no ioeventfd or irqfd: a notify reaches the
+ * queue's eventfd through the register handler and the loop runs once;
+ * vm_irq_line's KVM_IRQ_LINE fails with EBADF, which mote ignores), the guest RAM is an ordinary mapping laid out
  * like mote's (a slot at 0 and one at 4 GiB, one host mapping) with
  * inaccessible pages around it, and the balloon is the one mote registers
  * in its device section, started by its own init. The input format is in
@@ -16,6 +17,7 @@
 
 #include "bus.h"
 #include "device.h"
+#include "evloop.h"
 #include "mem.h"
 #include "virtio/mmio.h"
 #include "vm.h"
@@ -53,6 +55,8 @@ static void setup(void)
 		if (!strcmp(d->name, "balloon"))
 			break;
 	FUZZ_CHECK(d < __stop_mote_devices, "no balloon in the device section");
+	FUZZ_CHECK(evloop_init(&vm.io, NULL) == 0, "no event loop");
+	FUZZ_CHECK(d->plan(&vm) == 0, "the balloon got no slot");
 	FUZZ_CHECK(d->init(&vm) == 0, "the balloon did not start");
 }
 
@@ -115,7 +119,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			in.at += len;
 			break;
 		}
-		case VS_NOTIFY: write32(VS_REG_QUEUE_NOTIFY, (op >> 2) & 3); break;
+		case VS_NOTIFY:
+			write32(VS_REG_QUEUE_NOTIFY, (op >> 2) & 3);
+			evloop_run_once(&vm.io, 0); /* the I/O thread's turn */
+			break;
 		}
 	}
 	return 0;

@@ -426,6 +426,37 @@ static void i8042_seeds(void)
 	put("i8042", "linux-probe", probe, sizeof(probe));
 }
 
+/* blk_req: a chain (count, then address, length, flags per buffer) and
+ * guest RAM from 0, for fuzz_blk_req. */
+static void blk_req_seed(const char *name, uint32_t type, uint64_t sector, uint16_t data_len,
+                         uint8_t data_flags)
+{
+	uint8_t b[1 + 3 * 5 + 0x110] = {0};
+	uint8_t *p = b + 1, *ram;
+	const uint16_t bufs[3][3] = {{0x100, 16, 0}, {0x1000, data_len, data_flags}, {0x200, 1, 1}};
+
+	b[0] = 3;
+	for (int i = 0; i < 3; i++, p += 5) {
+		memcpy(p, &bufs[i][0], 2);
+		memcpy(p + 2, &bufs[i][1], 2);
+		p[4] = (uint8_t)bufs[i][2];
+	}
+	ram = p;
+	memcpy(ram + 0x100, &type, 4);
+	memcpy(ram + 0x108, &sector, 8);
+	put("blk_req", name, b, sizeof(b));
+}
+
+static void blk_req_seeds(void)
+{
+	blk_req_seed("read", 0, 3, 512, 1);
+	blk_req_seed("write", 1, 60, 2048, 0);
+	blk_req_seed("flush", 4, 0, 0, 0);
+	blk_req_seed("get-id", 8, 0, 20, 1);
+	blk_req_seed("discard", 11, 0, 16, 0);
+	blk_req_seed("write-zeroes", 13, 0, 32, 0);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -438,6 +469,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	elf_seeds();
+	blk_req_seeds();
 	bzimage_seeds();
 	initrd_seeds();
 	cmdline_seeds();

@@ -215,6 +215,96 @@ static void test_check(void **state)
 	assert_non_null(strstr(e.msg, "misaligned"));
 }
 
+/* An indirect table at BUF + 0x8000 of @n descriptors. */
+static void set_indirect(uint16_t i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
+{
+	uint8_t *d = guest_ptr(m, BUF + 0x8000 + 16ULL * i, 16);
+
+	memcpy(d, &addr, 8);
+	memcpy(d + 8, &len, 4);
+	memcpy(d + 12, &flags, 2);
+	memcpy(d + 14, &next, 2);
+}
+
+static void test_indirect_chain(void **state)
+{
+	struct virtq_buf bufs[4];
+	struct err e;
+	uint16_t head;
+
+	(void)state;
+	q.indirect = true;
+	set_indirect(0, BUF, 16, VIRTQ_DESC_F_NEXT, 2);
+	set_indirect(2, BUF + 0x1000, 512, VIRTQ_DESC_F_WRITE, 0);
+	set_desc(1, BUF + 0x8000, 48, VIRTQ_DESC_F_INDIRECT, 0);
+	offer(0, 1, 1);
+	assert_int_equal(virtq_pop(&q, m, bufs, 4, &head, &e), 2);
+	assert_int_equal(head, 1);
+	assert_int_equal(bufs[1].addr, BUF + 0x1000);
+	assert_true(bufs[1].write);
+}
+
+static void test_indirect_hostile(void **state)
+{
+	(void)state;
+	q.indirect = true;
+	/* a loop inside the table */
+	set_indirect(0, BUF, 16, VIRTQ_DESC_F_NEXT, 1);
+	set_indirect(1, BUF, 16, VIRTQ_DESC_F_NEXT, 0);
+	set_desc(1, BUF + 0x8000, 32, VIRTQ_DESC_F_INDIRECT, 0);
+	offer(0, 1, 1);
+	assert_pop_fails(64, "loop");
+	/* an index past the table; a nested indirect; a misaligned table; NEXT */
+	q.last_avail = 0;
+	set_indirect(1, BUF, 16, VIRTQ_DESC_F_NEXT, 5);
+	assert_pop_fails(64, "out of a table");
+	q.last_avail = 0;
+	set_indirect(1, BUF, 16, VIRTQ_DESC_F_INDIRECT, 0);
+	assert_pop_fails(64, "indirect");
+	q.last_avail = 0;
+	set_desc(1, BUF + 0x8000, 20, VIRTQ_DESC_F_INDIRECT, 0);
+	assert_pop_fails(64, "misaligned");
+	q.last_avail = 0;
+	set_desc(1, BUF + 0x8000, 32, VIRTQ_DESC_F_INDIRECT | VIRTQ_DESC_F_NEXT, 2);
+	assert_pop_fails(64, "NEXT");
+	/* a table outside guest RAM */
+	q.last_avail = 0;
+	set_desc(1, 16 * MiB - 16, 32, VIRTQ_DESC_F_INDIRECT, 0);
+	assert_pop_fails(64, "outside");
+}
+
+static void test_event_idx(void **state)
+{
+	struct virtq_buf bufs[4];
+	struct err e;
+	uint16_t head, ev;
+	uint8_t *avail = guest_ptr(m, AVAIL, 6 + 2 * QSIZE);
+	uint8_t *used = guest_ptr(m, USED, 6 + 8 * QSIZE);
+
+	(void)state;
+	q.event_idx = true;
+	set_desc(0, BUF, 16, 0, 0);
+	offer(0, 0, 1);
+	assert_int_equal(virtq_pop(&q, m, bufs, 4, &head, &e), 1);
+	memcpy(&ev, used + 4 + 8 * QSIZE, 2); /* avail_event: kick me at entry 1 */
+	assert_int_equal(ev, 1);
+	/* used_event 0: the driver wants to hear of the first used entry */
+	ev = 0;
+	memcpy(avail + 4 + 2 * QSIZE, &ev, 2);
+	assert_int_equal(virtq_push(&q, m, head, 0, &e), 0);
+	assert_true(virtq_need_interrupt(&q, m, 0));
+	/* used_event 5: not yet */
+	ev = 5;
+	memcpy(avail + 4 + 2 * QSIZE, &ev, 2);
+	assert_false(virtq_need_interrupt(&q, m, 0));
+	/* without EVENT_IDX, the NO_INTERRUPT flag decides */
+	q.event_idx = false;
+	assert_true(virtq_need_interrupt(&q, m, 0));
+	ev = 1;
+	memcpy(avail, &ev, 2);
+	assert_false(virtq_need_interrupt(&q, m, 0));
+}
+
 /* virtio-mmio registers, through the MMIO handler. */
 static struct virtio_mmio dev;
 static int notified;
@@ -526,6 +616,9 @@ int main(void)
 	    T(test_next_out_of_range),
 	    T(test_chain_loop),
 	    T(test_indirect_refused),
+	    T(test_indirect_chain),
+	    T(test_indirect_hostile),
+	    T(test_event_idx),
 	    T(test_buffer_outside_ram),
 	    T(test_check),
 	    T(test_mmio_identity),
