@@ -121,6 +121,29 @@ static int rw_all(int fd, struct iovec *iov, int niov, uint64_t off, bool write)
 	return 0;
 }
 
+/* Writes zeros over [off, +len) the slow way, for a file system without
+ * FALLOC_FL_ZERO_RANGE (9p, NFS, some FUSE); -1 on a write error. */
+static int write_zeroes(int fd, uint64_t off, uint64_t len)
+{
+	static const uint8_t zero[64 * 1024]; /* bss: the host's zero page */
+	struct iovec iov[16];
+
+	for (int i = 0; i < 16; i++)
+		iov[i] = (struct iovec){(void *)zero, sizeof(zero)};
+	while (len) {
+		uint64_t chunk = len < sizeof(zero) * 16 ? len : sizeof(zero) * 16;
+		int n = (int)((chunk + sizeof(zero) - 1) / sizeof(zero));
+
+		iov[n - 1].iov_len = chunk - (uint64_t)(n - 1) * sizeof(zero);
+		if (rw_all(fd, iov, n, off, true) < 0)
+			return -1;
+		iov[n - 1].iov_len = sizeof(zero);
+		off += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
 static int do_ranges(struct blk *b, const struct blk_req *r)
 {
 	for (int i = 0; i < r->nranges; i++) {
@@ -132,13 +155,15 @@ static int do_ranges(struct blk *b, const struct blk_req *r)
 		else
 			mode |= FALLOC_FL_ZERO_RANGE;
 		if (fallocate(b->disk.fd, mode, (off_t)(g->sector * DISK_SECTOR),
-		              (off_t)(g->sectors * DISK_SECTOR)) < 0) {
-			/* A discard is a hint: a host that cannot punch holes
-			 * loses nothing. Zeroes must be written. */
-			if (r->type == BLK_T_DISCARD && errno == EOPNOTSUPP)
-				continue;
+		              (off_t)(g->sectors * DISK_SECTOR)) == 0)
+			continue;
+		/* A discard is a hint: a host that cannot punch holes loses
+		 * nothing. Zeroes must be written, by hand if need be. */
+		if (errno != EOPNOTSUPP && errno != ENOSYS)
 			return BLK_S_IOERR;
-		}
+		if (r->type == BLK_T_WRITE_ZEROES &&
+		    write_zeroes(b->disk.fd, g->sector * DISK_SECTOR, g->sectors * DISK_SECTOR) < 0)
+			return BLK_S_IOERR;
 	}
 	return BLK_S_OK;
 }

@@ -14,6 +14,12 @@
   console.py cad-refused MOTE ARGS...  a guest whose keyboard port is off:
       Ctrl-A d says why nothing was sent, the guest goes on, Ctrl-A x quits.
 
+  console.py login MOTE ARGS...   a distribution guest (the Debian image):
+      systemd reaches the multi-user target and a login prompt on the
+      serial console; root logs in (no password), checks the system state,
+      runs `systemctl reboot`: mote must exit 0. LOGIN_CHECKS (env) is a
+      shell command run after login whose output must include LOGIN_WANT.
+
 Prints one line "console: <case>: ok ..." or "console: <case>: FAIL ..."
 and exits 0 or 1.
 """
@@ -166,8 +172,43 @@ def cad_refused_case(argv):
     print("console: cad-refused: ok (said why, the guest went on, Ctrl-A x: exit 0)")
 
 
+def login_case(argv):
+    master, slave = pty.openpty()
+    start = time.monotonic()
+    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave,
+                            start_new_session=True)
+    seen = read_until(master, b"login:", start + TIMEOUT)
+    if b"login:" not in seen:
+        proc.kill()
+        fail("login", "no login prompt: " + seen[-600:].decode(errors="replace"))
+    to_login = time.monotonic() - start
+    if b"Reached target" not in seen or b"Multi-User System" not in seen:
+        proc.kill()
+        fail("login", "login prompt without 'Reached target Multi-User System'")
+    os.write(master, b"root\r")
+    seen = read_until(master, b"# ", time.monotonic() + 120)
+    if b"# " not in seen:
+        proc.kill()
+        fail("login", "no shell after logging in: " + seen[-300:].decode(errors="replace"))
+    checks = os.environ.get("LOGIN_CHECKS", "")
+    want = os.environ.get("LOGIN_WANT", "").encode()
+    cmd = "systemctl is-system-running --wait; " + checks + "; echo LOGIN-CHECKS-DONE"
+    os.write(master, cmd.encode() + b"\r")
+    seen = read_until(master, b"LOGIN-CHECKS-DONE\r\n", time.monotonic() + 300)
+    state = b"running" in seen or b"degraded" in seen
+    if not state or (want and want not in seen):
+        proc.kill()
+        fail("login", "checks failed: " + seen[-800:].decode(errors="replace"))
+    os.write(master, b"systemctl reboot\r")
+    status = wait_exit(proc, 300)
+    if status != 0:
+        fail("login", f"mote exited {status} after systemctl reboot, expected 0")
+    print(f"console: login: ok (login prompt after {to_login:.0f} s, "
+          f"{'running' if b'running' in seen else 'degraded'}, reboot: exit 0)")
+
+
 CASES = {"quit": quit_case, "stall": stall_case, "cad": cad_case,
-         "cad-refused": cad_refused_case}
+         "cad-refused": cad_refused_case, "login": login_case}
 
 
 def main():
