@@ -47,12 +47,17 @@ enum {
 	CFG_SIZE = 60,
 };
 
+/* Data segments a request in flight keeps beside it: 4 KiB random I/O has
+ * one. A request with more is submitted at once, while its own iovecs live. */
+#define INFLIGHT_IOV 4
+
 /* A request handed to io_uring, until its completion. */
 struct inflight {
 	uint8_t *status;
 	uint32_t written;
 	uint64_t len; /* bytes the read or write must move */
 	bool busy;
+	struct iovec iov[INFLIGHT_IOV]; /* the kernel reads them at submission */
 };
 
 struct blk {
@@ -221,20 +226,31 @@ static bool do_uring(struct blk *b, int q, uint16_t head, struct blk_req *r)
 	}
 	if (!sqe)
 		return false;
+	const struct iovec *iov = r->iov;
+
+	f->status = r->status;
+	f->written = r->written;
+	f->len = r->type == BLK_T_FLUSH ? 0 : r->len;
+	f->busy = true;
+	if (r->niov <= INFLIGHT_IOV) {
+		memcpy(f->iov, r->iov, (size_t)r->niov * sizeof(*iov));
+		iov = f->iov;
+	}
 	if (r->type == BLK_T_IN)
-		io_uring_prep_readv(sqe, b->disk.fd, r->iov, (unsigned)r->niov,
+		io_uring_prep_readv(sqe, b->disk.fd, iov, (unsigned)r->niov,
 		                    r->sector * DISK_SECTOR);
 	else if (r->type == BLK_T_OUT)
-		io_uring_prep_writev(sqe, b->disk.fd, r->iov, (unsigned)r->niov,
+		io_uring_prep_writev(sqe, b->disk.fd, iov, (unsigned)r->niov,
 		                     r->sector * DISK_SECTOR);
 	else
 		io_uring_prep_fsync(sqe, b->disk.fd, IORING_FSYNC_DATASYNC);
 	io_uring_sqe_set_data64(sqe, (uint64_t)q << 16 | head);
-	*f = (struct inflight){r->status, r->written, r->type == BLK_T_FLUSH ? 0 : r->len, true};
 	b->queued++;
 	b->pending++;
-	/* The iovecs live in @r: the kernel must have them before @r goes. */
-	submit(b);
+	/* iovecs that live in @r must reach the kernel before @r is reused;
+	 * the others wait for the batch's one io_uring_submit. */
+	if (iov == r->iov)
+		submit(b);
 	return true;
 }
 
@@ -269,9 +285,9 @@ static bool serve(struct blk *b, int q)
 
 		snprintf(why, sizeof(why), "queue %d: %s", q, e.msg);
 		virtio_mmio_fail(&b->dev, why);
-		return false;
 	}
-	return true;
+	submit(b); /* the batch: one io_uring_enter for every request popped */
+	return n >= 0;
 }
 
 static void blk_notify(struct virtio_mmio *d, int q)
