@@ -457,6 +457,74 @@ static void blk_req_seeds(void)
 	blk_req_seed("write-zeroes", 13, 0, 32, 0);
 }
 
+/* vsock: records of fuzz_vsock.c (a command byte, then its operands). */
+struct vs_seed {
+	uint8_t b[1024];
+	size_t n;
+};
+
+static void vs_le(struct vs_seed *s, uint64_t v, int bytes)
+{
+	for (int i = 0; i < bytes; i++)
+		s->b[s->n++] = (uint8_t)(v >> (8 * i));
+}
+
+/* A guest packet from CID 3 port 1234 to the host's port 5000, whose chain
+ * holds @len payload bytes. */
+static void vs_pkt(struct vs_seed *s, uint16_t op, uint32_t len, uint32_t flags, uint32_t buf_alloc,
+                   uint32_t fwd_cnt)
+{
+	s->b[s->n++] = 0;
+	vs_le(s, 3, 8);    /* src_cid */
+	vs_le(s, 2, 8);    /* dst_cid */
+	vs_le(s, 1234, 4); /* src_port */
+	vs_le(s, 5000, 4); /* dst_port */
+	vs_le(s, len, 4);
+	vs_le(s, 1, 2); /* type: STREAM */
+	vs_le(s, op, 2);
+	vs_le(s, flags, 4);
+	vs_le(s, buf_alloc, 4);
+	vs_le(s, fwd_cnt, 4);
+	vs_le(s, len, 2); /* the chain's payload */
+}
+
+static void vs_cmd(struct vs_seed *s, uint8_t cmd, uint64_t arg, int bytes)
+{
+	s->b[s->n++] = cmd;
+	vs_le(s, arg, bytes);
+}
+
+static void vsock_seeds(void)
+{
+	static const char line[] = "CONNECT 5000\n";
+	struct vs_seed s = {.n = 0};
+
+	/* guest-initiated: data both ways, credit, a full shutdown, an RST */
+	vs_pkt(&s, 5, 100, 0, 65536, 0);  /* RW */
+	vs_cmd(&s, 1, 100, 3);            /* forwarded */
+	vs_cmd(&s, 2, 4096, 2);           /* host sends */
+	vs_pkt(&s, 7, 0, 0, 65536, 4096); /* CREDIT_REQUEST */
+	vs_cmd(&s, 3, 0, 0);              /* control */
+	vs_pkt(&s, 4, 0, 3, 65536, 4096); /* SHUTDOWN RCV|SEND */
+	vs_pkt(&s, 3, 0, 0, 0, 0);        /* RST */
+	put("vsock", "guest-initiated", s.b, s.n);
+	/* host-initiated: CONNECTING, the guest's RESPONSE, data, host EOF */
+	s.n = 0;
+	vs_cmd(&s, 6, 1, 1);
+	vs_pkt(&s, 2, 0, 0, 262144, 0);
+	vs_cmd(&s, 2, 65535, 2);
+	vs_pkt(&s, 6, 0, 0, 262144, 65535); /* CREDIT_UPDATE */
+	vs_cmd(&s, 4, 0, 0);
+	vs_pkt(&s, 4, 0, 2, 262144, 65535); /* SHUTDOWN SEND */
+	put("vsock", "host-initiated", s.b, s.n);
+	/* the host's request line */
+	s.n = 0;
+	vs_cmd(&s, 5, sizeof(line) - 1, 1);
+	memcpy(s.b + s.n, line, sizeof(line) - 1);
+	s.n += sizeof(line) - 1;
+	put("vsock", "connect-line", s.b, s.n);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -476,5 +544,6 @@ int main(int argc, char **argv)
 	virtio_seeds();
 	insn_seeds();
 	i8042_seeds();
+	vsock_seeds();
 	return 0;
 }
