@@ -53,6 +53,7 @@ $(FUZZ_LIB): $(FUZZ_LIB_OBJS)
 # The balloon is only reached through the device section, never by a
 # symbol: an archive would leave it out.
 $(FUZZ_DIR)/fuzz_virtio: $(FUZZ_DIR)/src/virtio/balloon.o
+$(FUZZ_DIR)/fuzz_virtio_blk: $(FUZZ_DIR)/src/virtio/blk.o tests/fuzz/fuzz_virtio.c
 
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB) mk/fuzz.mk
 	@mkdir -p $(dir $@)

@@ -33,6 +33,16 @@ extern const struct device __stop_mote_devices[] __attribute__((weak));
 
 static struct vm vm;
 
+/* fuzz_virtio is the balloon; another target may include this file with
+ * its own device (FUZZ_DEVICE) and configuration (fuzz_device_config). */
+#ifndef FUZZ_DEVICE
+#define FUZZ_DEVICE "balloon"
+static void fuzz_device_config(struct vm *v)
+{
+	v->balloon = true;
+}
+#endif
+
 static void setup(void)
 {
 	uint8_t *map = mmap(NULL, RAM_SIZE + 2 * GUARD, PROT_NONE,
@@ -43,7 +53,7 @@ static void setup(void)
 	FUZZ_CHECK(map != MAP_FAILED, "no memory for the guest RAM");
 	FUZZ_CHECK(!mprotect(map + GUARD, RAM_SIZE, PROT_READ | PROT_WRITE), "mprotect");
 	vm.kvm_fd = vm.vm_fd = vm.done_fd = -1;
-	vm.balloon = true;
+	fuzz_device_config(&vm);
 	m->size = RAM_SIZE;
 	m->host = map + GUARD;
 	m->opts.backend = MEM_ANON;
@@ -52,12 +62,12 @@ static void setup(void)
 	m->slots[0] = (struct mem_slot){0, FUZZ_RAM_LOW, m->host};
 	m->slots[1] = (struct mem_slot){FUZZ_RAM_HIGH_GPA, FUZZ_RAM_HIGH, m->host + FUZZ_RAM_LOW};
 	for (d = __start_mote_devices; d < __stop_mote_devices; d++)
-		if (!strcmp(d->name, "balloon"))
+		if (!strcmp(d->name, FUZZ_DEVICE))
 			break;
-	FUZZ_CHECK(d < __stop_mote_devices, "no balloon in the device section");
+	FUZZ_CHECK(d < __stop_mote_devices, "no %s in the device section", FUZZ_DEVICE);
 	FUZZ_CHECK(evloop_init(&vm.io, NULL) == 0, "no event loop");
-	FUZZ_CHECK(d->plan(&vm) == 0, "the balloon got no slot");
-	FUZZ_CHECK(d->init(&vm) == 0, "the balloon did not start");
+	FUZZ_CHECK(d->plan(&vm) == 0, "the %s got no slot", FUZZ_DEVICE);
+	FUZZ_CHECK(d->init(&vm) == 0, "the %s did not start", FUZZ_DEVICE);
 }
 
 static void mmio(uint64_t off, void *data, uint32_t len, bool is_write)

@@ -275,7 +275,7 @@ static void ram(struct stream *s, uint16_t gpa, const void *data, uint8_t len)
 #define QAVAIL(q) (QDESC(q) + 0x100)
 #define QUSED(q)  (QDESC(q) + 0x200)
 
-static void handshake(struct stream *s)
+static void handshake_f(struct stream *s, uint32_t features, int nq)
 {
 	wr(s, VS_REG_STATUS, 0);
 	wr(s, VS_REG_STATUS, 1);     /* ACKNOWLEDGE */
@@ -285,12 +285,12 @@ static void handshake(struct stream *s)
 	wr(s, VS_REG_DEVICE_FEATURES_SEL, 1);
 	rd(s, VS_REG_DEVICE_FEATURES);
 	wr(s, VS_REG_DRIVER_FEATURES_SEL, 0);
-	wr(s, VS_REG_DRIVER_FEATURES, 1 << 5); /* free page reporting */
+	wr(s, VS_REG_DRIVER_FEATURES, features);
 	wr(s, VS_REG_DRIVER_FEATURES_SEL, 1);
 	wr(s, VS_REG_DRIVER_FEATURES, 1); /* VERSION_1 */
 	wr(s, VS_REG_STATUS, 1 | 2 | 8);  /* FEATURES_OK */
 	rd(s, VS_REG_STATUS);
-	for (int q = 0; q < 3; q++) {
+	for (int q = 0; q < nq; q++) {
 		wr(s, VS_REG_QUEUE_SEL, (uint32_t)q);
 		rd(s, VS_REG_QUEUE_NUM_MAX);
 		wr(s, VS_REG_QUEUE_NUM, QSIZE);
@@ -304,6 +304,12 @@ static void handshake(struct stream *s)
 	}
 	wr(s, VS_REG_STATUS, 1 | 2 | 8 | 4); /* DRIVER_OK */
 	rd(s, 0x104);                        /* config: actual */
+}
+
+/* The balloon's: free page reporting, three queues. */
+static void handshake(struct stream *s)
+{
+	handshake_f(s, 1 << 5, 3);
 }
 
 struct desc {
@@ -364,6 +370,47 @@ static void virtio_seeds(void)
 	rd(&s, VS_REG_STATUS);
 	handshake(&s);
 	put("virtio", "loop-reset", s.b, s.n);
+}
+
+/* virtio_blk: a request of header, data and status on queue 0. */
+static void blk_request(struct stream *s, uint32_t type, uint64_t sector, uint32_t len,
+                        bool write, uint16_t idx)
+{
+	uint8_t hdr[16] = {0};
+	struct desc d[3] = {{0x8000, 16, 1, 1},
+	                    {0x9000, len, (uint16_t)(1 | (write ? 2 : 0)), 2},
+	                    {0x8100, 1, 2, 0}};
+
+	memcpy(hdr, &type, 4);
+	memcpy(hdr + 8, &sector, 8);
+	ram(s, 0x8000, hdr, sizeof(hdr));
+	ram(s, QDESC(0), d, sizeof(d));
+	offer(s, 0, 0, idx);
+}
+
+static void virtio_blk_seeds(void)
+{
+	/* SEG_MAX, BLK_SIZE, FLUSH, DISCARD, WRITE_ZEROES; one queue */
+	const uint32_t f = 1 << 2 | 1 << 6 | 1 << 9 | 1 << 13 | 1 << 14;
+	struct stream s = {.n = 0};
+	uint8_t seg[16] = {0};
+
+	handshake_f(&s, f, 1);
+	blk_request(&s, 1, 4, 512, false, 1); /* write sector 4 */
+	blk_request(&s, 0, 4, 512, true, 2);  /* read it back */
+	blk_request(&s, 8, 0, 20, true, 3);   /* GET_ID */
+	blk_request(&s, 4, 0, 0, false, 4);   /* FLUSH */
+	put("virtio_blk", "rw-id-flush", s.b, s.n);
+
+	s.n = 0;
+	handshake_f(&s, f, 1);
+	seg[0] = 8;  /* sector 8 */
+	seg[8] = 16; /* 16 sectors */
+	ram(&s, 0x9000, seg, sizeof(seg));
+	blk_request(&s, 11, 0, 16, false, 1); /* DISCARD */
+	blk_request(&s, 13, 0, 16, false, 2); /* WRITE_ZEROES */
+	blk_request(&s, 0, 200, 512, true, 3); /* past the end: IOERR */
+	put("virtio_blk", "discard-zeroes-range", s.b, s.n);
 }
 
 /* insn: a 32-byte header and the kvm_run's exit union (fuzz_insn.c). */
@@ -542,6 +589,7 @@ int main(int argc, char **argv)
 	initrd_seeds();
 	cmdline_seeds();
 	virtio_seeds();
+	virtio_blk_seeds();
 	insn_seeds();
 	i8042_seeds();
 	vsock_seeds();
