@@ -79,6 +79,7 @@ include mk/sanitize.mk
 include mk/guest.mk
 include mk/tests.mk
 include mk/fuzz.mk
+include mk/vsock.mk
 
 -include $(OBJS:.o=.d)
 
