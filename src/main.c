@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #define MOTE_VERSION    "0.1.0"
 #define DEFAULT_MEMORY  "128M"
@@ -316,6 +317,18 @@ static void arm_breakpoint(struct vm *vm, const struct boot_result *r, const cha
 	vm->deferred_arg = (void *)(uintptr_t)kernel;
 }
 
+/* Every disk, tap and vsock connection is an fd: raise the soft limit to
+ * the hard one, so that vsock's connection cap is reached before it. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	struct run_options o = {0};
@@ -328,6 +341,7 @@ static int cmd_run(int argc, char **argv)
 
 	if (parse_run(argc, argv, &o) < 0)
 		return 2;
+	raise_fd_limit();
 	if (parse_size(o.memory, &mem_size) < 0)
 		usage_error("--memory '%s': not a size (use e.g. 128M or 4G)", o.memory);
 	if (vm_init(&vm, mem_size, &o.mem, &e) < 0)
