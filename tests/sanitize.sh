@@ -62,7 +62,7 @@ if [ "$what" != integration ]; then
 fi
 
 if [ "$what" != unit ]; then
-	tests=${SANITIZE_TESTS:-'@(pvh-vmlinux|bzimage|memory-1g|smp-2-pvh|acpi-poweroff|backend-memfd|balloon-gives-back|signal-stops-vm|internal-error-decoded)'}
+	tests=${SANITIZE_TESTS:-'@(pvh-vmlinux|bzimage|memory-1g|smp-2-pvh|acpi-poweroff|backend-memfd|balloon-gives-back|signal-stops-vm|internal-error-decoded|blk-rw-io_uring|blk-rw-sync|blk-discard|blk-two-disks-id|vsock-socket-file)'}
 	start=$SECONDS
 	if build integration-deps; then
 		# The options go in on the command line: tools/nested-run passes
