@@ -61,4 +61,16 @@ bool virtq_need_interrupt(const struct virtq *q, const struct guest_mem *m, uint
 /* Whether chains are waiting in the avail ring (none taken yet). */
 bool virtq_has_avail(const struct virtq *q, const struct guest_mem *m);
 
+/* Fills the used ring entry of chain @head (@written bytes) without
+ * showing it to the driver: virtq_publish (or the next virtq_push) does,
+ * for every entry filled so far at once, so that the chains of one
+ * virtio-net frame reach the driver together. -1 if the used ring is not
+ * in guest RAM. */
+int virtq_fill(struct virtq *q, const struct guest_mem *m, uint16_t head, uint32_t written,
+               struct err *e);
+
+/* Shows the driver the used entries filled since the last publish (stores
+ * the used index); nothing if the used ring is not in guest RAM. */
+void virtq_publish(const struct virtq *q, const struct guest_mem *m);
+
 #endif

@@ -413,6 +413,85 @@ static void virtio_blk_seeds(void)
 	put("virtio_blk", "discard-zeroes-range", s.b, s.n);
 }
 
+/* net: rings at 0 (receive) and 0x3000 (transmit), as fuzz_net.c reads them;
+ * a flags byte, then RAM writes (0), transmit turns (1), frames (2), publish (3). */
+#define NET_RXQ 0x0000
+#define NET_TXQ 0x3000
+
+static void net_ram(struct stream *s, uint16_t gpa, const void *data, uint8_t len)
+{
+	u8(s, 0);
+	le(s, gpa, 2);
+	u8(s, len);
+	memcpy(s->b + s->n, data, len);
+	s->n += len;
+}
+
+/* Makes descriptor @i of the queue at @base chain @d, offered as avail
+ * entry @idx - 1 (queues of 8). */
+static void net_offer(struct stream *s, uint16_t base, uint16_t i, const struct desc *d,
+                      uint16_t idx)
+{
+	net_ram(s, (uint16_t)(base + 16 * i), d, sizeof(*d));
+	net_ram(s, (uint16_t)(base + 0x1000 + 4 + 2 * ((idx - 1) % 8)), &i, 2);
+	net_ram(s, (uint16_t)(base + 0x1000 + 2), &idx, 2);
+}
+
+static void net_frame(struct stream *s, uint16_t len)
+{
+	u8(s, 2);
+	le(s, len, 2);
+}
+
+static void net_seeds(void)
+{
+	struct stream s = {.n = 0};
+	struct desc d[2];
+
+	/* Mergeable buffers: three of 1500 bytes for a 4000-byte packet. */
+	u8(&s, 1 | 3 << 4); /* MRG_RXBUF, queues of 8 */
+	for (uint16_t i = 0; i < 3; i++) {
+		d[0] = (struct desc){0x8000 + 0x800 * i, 1500, 2 /* WRITE */, 0};
+		net_offer(&s, NET_RXQ, i, d, (uint16_t)(i + 1));
+	}
+	net_frame(&s, 4000 - 12);
+	u8(&s, 3);
+	put("net", "rx-mergeable", s.b, s.n);
+
+	/* One big buffer without MRG_RXBUF; a frame too big for the next. */
+	s.n = 0;
+	u8(&s, 3 << 4);
+	d[0] = (struct desc){0x8000, 0x2000, 2, 0};
+	net_offer(&s, NET_RXQ, 0, d, 1);
+	net_frame(&s, 1514);
+	d[0] = (struct desc){0xa000, 100, 2, 0};
+	net_offer(&s, NET_RXQ, 1, d, 2);
+	net_frame(&s, 1514);
+	u8(&s, 3);
+	put("net", "rx-single", s.b, s.n);
+
+	/* Transmit: a header and a frame in two buffers; a device-writable
+	 * one, dropped; an indirect table of both. */
+	s.n = 0;
+	u8(&s, 1 | 2 | 4 | 3 << 4); /* MRG_RXBUF, EVENT_IDX, indirect */
+	d[0] = (struct desc){0x8000, 12, 1 /* NEXT */, 1};
+	d[1] = (struct desc){0x9000, 60, 0, 0};
+	net_ram(&s, NET_TXQ + 16, &d[1], sizeof(d[1]));
+	net_offer(&s, NET_TXQ, 0, d, 1);
+	u8(&s, 1);
+	d[0] = (struct desc){0x8000, 72, 2, 0};
+	net_offer(&s, NET_TXQ, 2, d, 2);
+	u8(&s, 1);
+	d[0] = (struct desc){0x8000, 12, 1, 1};
+	d[1] = (struct desc){0x9000, 60, 0, 0};
+	net_ram(&s, 0xb000, d, sizeof(d));
+	d[0] = (struct desc){0xb000, sizeof(d), 4 /* INDIRECT */, 0};
+	net_offer(&s, NET_TXQ, 3, d, 3);
+	u8(&s, 1);
+	u8(&s, 3);
+	put("net", "tx-chains", s.b, s.n);
+}
+
 /* insn: a 32-byte header and the kvm_run's exit union (fuzz_insn.c). */
 static void insn_seed(const char *name, uint8_t flags, uint8_t n, const uint8_t *caller,
                       uint8_t caller_len, uint64_t rip, const struct kvm_run *run)
@@ -590,6 +669,7 @@ int main(int argc, char **argv)
 	cmdline_seeds();
 	virtio_seeds();
 	virtio_blk_seeds();
+	net_seeds();
 	insn_seeds();
 	i8042_seeds();
 	vsock_seeds();
