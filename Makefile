@@ -39,7 +39,7 @@ MOTE_LDFLAGS := -pie $(filter-out -static-pie,$(HARDEN_LDFLAGS))
 endif
 LDLIBS += -lpthread -ljson-c -luring
 
-SRCS := $(wildcard src/*.c src/x86/*.c src/boot/*.c src/hw/*.c src/virtio/*.c src/block/*.c)
+SRCS := $(wildcard src/*.c src/x86/*.c src/boot/*.c src/hw/*.c src/virtio/*.c src/block/*.c src/net/*.c)
 ASM_SRCS := $(wildcard src/x86/*.S)
 OBJS := $(SRCS:%.c=$(BUILD)/%.o) $(ASM_SRCS:%.S=$(BUILD)/%.o)
 MOTE := $(BUILD)/mote
@@ -92,8 +92,11 @@ run: deps
 	$(Q)$(MAKE) --no-print-directory $(MOTE) guest
 	$(Q)tools/kvm-env tools/boot-time demo $(MOTE) run $(DEMO_ARGS)
 
+# The interactive shell, with a disk-less busybox and a network: tap mote0
+# (host 172.30.0.1, guest 172.30.0.2), made for the VM where it runs.
 shell: deps
 	$(Q)$(MAKE) --no-print-directory $(MOTE) guest
-	$(Q)tools/kvm-env $(MOTE) run --kernel $(GUEST)/bzImage --initrd $(GUEST)/shell.cpio \
-		--cmdline "console=ttyS0 quiet" --memory 256M
+	$(Q)tools/kvm-env tools/with-tap mote0 172.30.0.1 $(MOTE) run --kernel $(GUEST)/bzImage \
+		--initrd $(GUEST)/shell.cpio --cmdline "console=ttyS0 quiet" --memory 256M \
+		--net tap=mote0
 include mk/bench.mk

@@ -15,7 +15,7 @@ tests/fuzz.sh "${BUILD:-build}" 2>&1 | tee -a "$log"
 # "stalled", "ran past" or "did not come up"): that is the runner failing, not a test,
 # so it gets one more try. A hung guest is caught inside by run.sh's timeout.
 integration() {
-	NESTED_TIMEOUT=${NESTED_TIMEOUT:-1200} tools/kvm-env tests/integration/run.sh 2>&1 | tee -a "$log"
+	NESTED_TIMEOUT=${NESTED_TIMEOUT:-3000} tools/kvm-env tests/integration/run.sh 2>&1 | tee -a "$log"
 	return "${PIPESTATUS[0]}"
 }
 integration
