@@ -35,3 +35,15 @@ $(GUEST)/test.cpio: $(GUEST)/mkcpio guest/shell.list guest/test-init.sh
 	@test -x /bin/busybox || { echo "busybox missing: apt-get install busybox-static" >&2; exit 1; }
 	@echo "  CPIO    $@"
 	$(Q)sed -e 's|@BUSYBOX@|/bin/busybox|' -e 's|@INIT@|guest/test-init.sh|' guest/shell.list | $(GUEST)/mkcpio $@
+
+# The Debian guest (docs/debian-guest.md): a bookworm ext4 root image with
+# Debian's cloud kernel and its initramfs, built by debootstrap (as root,
+# a few minutes) and cached by the hash of its inputs; the script is cheap
+# when the cache holds the image. The links point into the cache.
+DEBIAN_GUEST := $(GUEST)/debian.ext4 $(GUEST)/debian-vmlinuz $(GUEST)/debian-initrd.img
+.PHONY: rootfs
+rootfs: $(DEBIAN_GUEST)
+
+$(DEBIAN_GUEST) &: guest/mkrootfs
+	@echo "  ROOTFS  $(GUEST)/debian.ext4"
+	$(Q)guest/mkrootfs $(GUEST) >/dev/null
