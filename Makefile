@@ -45,7 +45,7 @@ OBJS := $(SRCS:%.c=$(BUILD)/%.o) $(ASM_SRCS:%.S=$(BUILD)/%.o)
 MOTE := $(BUILD)/mote
 export MOTE
 
-.PHONY: all install clean print-cflags check unit integration run shell guest deps bench format kvmtool
+.PHONY: all install clean print-cflags check unit integration run shell run-debian guest deps bench format kvmtool
 all: $(MOTE)
 
 $(MOTE): $(OBJS) Makefile
@@ -99,4 +99,21 @@ shell: deps
 	$(Q)tools/kvm-env tools/with-tap mote0 172.30.0.1 $(MOTE) run --kernel $(GUEST)/bzImage \
 		--initrd $(GUEST)/shell.cpio --cmdline "console=ttyS0 quiet" --memory 256M \
 		--net tap=mote0
+# The Debian 12 guest (make rootfs, docs/debian-guest.md) booted to systemd's
+# login prompt on the serial console (root, no password), with Debian's own
+# kernel and initramfs from the image, 2 vCPUs, and tap mote0 as for make
+# shell. It runs on its own copy of the image, build/guest/debian-run.ext4,
+# kept between runs (remade when the cached image changes).
+run-debian: deps
+	$(Q)$(MAKE) --no-print-directory $(MOTE) rootfs
+	$(Q)$(MAKE) --no-print-directory $(GUEST)/debian-run.ext4
+	$(Q)tools/kvm-env tools/with-tap mote0 172.30.0.1 $(MOTE) run \
+		--kernel $(GUEST)/debian-vmlinuz --initrd $(GUEST)/debian-initrd.img \
+		--cmdline "console=ttyS0 root=/dev/vda rw" --memory 512M --cpus 2 \
+		--disk $(GUEST)/debian-run.ext4 --net tap=mote0
+
+$(GUEST)/debian-run.ext4: $(GUEST)/debian.ext4
+	@echo "  CP      $@"
+	$(Q)cp --sparse=always $(GUEST)/debian.ext4 $@.tmp && mv $@.tmp $@
+
 include mk/bench.mk

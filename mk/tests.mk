@@ -27,7 +27,7 @@ $(BUILD)/tests/mkpvh: tests/integration/mkpvh.c
 	$(Q)$(CC) $(MOTE_CFLAGS) $(CFLAGS) -o $@ $<
 
 # Everything the integration tests boot, built on the host.
-integration-deps: $(MOTE) guest $(INTEG_TOOLS)
+integration-deps: $(MOTE) guest rootfs $(INTEG_TOOLS)
 	$(Q)tools/debian-kernel.sh cloud-amd64 >/dev/null
 
 integration: integration-deps
