@@ -190,19 +190,6 @@ bool virtq_need_interrupt(const struct virtq *q, const struct guest_mem *m, uint
 	return (uint16_t)(q->used_idx - event - 1) < (uint16_t)(q->used_idx - old);
 }
 
-int virtq_push(struct virtq *q, const struct guest_mem *m, uint16_t head, uint32_t written,
-               struct err *e)
-{
-	uint8_t *used = guest_ptr(m, q->used, USED_SIZE(q->size));
-	uint32_t elem[2] = {head, written};
-
-	if (!used)
-		return err_set(e, "used ring outside guest RAM");
-	memcpy(used + 4 + 8 * (q->used_idx % q->size), elem, sizeof(elem));
-	q->used_idx++;
-	__atomic_store((uint16_t *)(void *)(used + 2), &q->used_idx, __ATOMIC_RELEASE);
-	return 0;
-}
 
 int virtq_fill(struct virtq *q, const struct guest_mem *m, uint16_t head, uint32_t written,
                struct err *e)
@@ -224,4 +211,13 @@ void virtq_publish(const struct virtq *q, const struct guest_mem *m)
 
 	if (used)
 		__atomic_store((uint16_t *)(void *)(used + 2), &idx, __ATOMIC_RELEASE);
+}
+
+int virtq_push(struct virtq *q, const struct guest_mem *m, uint16_t head, uint32_t written,
+               struct err *e)
+{
+	if (virtq_fill(q, m, head, written, e) < 0)
+		return -1;
+	virtq_publish(q, m);
+	return 0;
 }
