@@ -53,8 +53,15 @@ static int disk_word(const char *arg, const char *w, struct disk_config *d, stru
 			d->io = DISK_IO_SYNC;
 		else
 			return err_set(e, "--disk %s: io=%s is not io_uring or sync", arg, v);
+	} else if ((v = value_of(w, "cache"))) {
+		if (strcmp(v, "none") && strcmp(v, "writeback"))
+			return err_set(e, "--disk %s: cache=%s is not none or writeback", arg, v);
+		d->direct = !strcmp(v, "none");
 	} else {
-		return err_set(e, "--disk %s: '%s' is not ro, id=ID or io=io_uring|sync", arg, w);
+		return err_set(e,
+		               "--disk %s: '%s' is not ro, id=ID, io=io_uring|sync or "
+		               "cache=none|writeback",
+		               arg, w);
 	}
 	return 0;
 }

@@ -24,6 +24,7 @@ struct disk_config {
 	bool ro;
 	char id[BLK_ID_LEN + 1]; /* "" for a serial made from the file's identity */
 	enum disk_io io;
+	bool direct; /* cache=none: reads and writes bypass the host's page cache */
 };
 
 struct net_config {
@@ -47,7 +48,7 @@ struct vm_devices {
 	bool no_rng;
 };
 
-/* Parses "PATH[,ro][,id=ID][,io=io_uring|sync]" into @d; -1 with @e naming
+/* Parses "PATH[,ro][,id=ID][,io=io_uring|sync][,cache=none|writeback]" into @d; -1 with @e naming
  * the word and what is wrong. */
 int config_parse_disk(const char *arg, struct disk_config *d, struct err *e);
 

@@ -58,6 +58,7 @@ int disk_open(struct disk *d, const struct disk_config *c, struct err *e)
 	struct stat st;
 
 	memset(d, 0, sizeof(*d));
+	d->dfd = -1;
 	d->path = c->path;
 	d->ro = c->ro;
 	d->fd = open(c->path, (c->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
@@ -71,6 +72,14 @@ int disk_open(struct disk *d, const struct disk_config *c, struct err *e)
 	d->blockdev = S_ISBLK(st.st_mode);
 	if (lock(d, e) < 0 || size_of(d, &st, e) < 0)
 		return -1;
+	if (c->direct) {
+		d->dfd = open(c->path, (c->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_DIRECT);
+		if (d->dfd < 0)
+			return err_set(e,
+			               "--disk %s,cache=none: cannot open the image with O_DIRECT "
+			               "(%m): its file system may not take it (a tmpfs does not)",
+			               c->path);
+	}
 	if (c->id[0])
 		snprintf(d->serial, sizeof(d->serial), "%s", c->id);
 	else
@@ -78,9 +87,21 @@ int disk_open(struct disk *d, const struct disk_config *c, struct err *e)
 	return 0;
 }
 
+int disk_rw_fd(const struct disk *d, const struct iovec *iov, int n, uint64_t off)
+{
+	if (d->dfd < 0 || off % DISK_SECTOR)
+		return d->fd;
+	for (int i = 0; i < n; i++)
+		if ((uintptr_t)iov[i].iov_base % DISK_SECTOR || iov[i].iov_len % DISK_SECTOR)
+			return d->fd;
+	return d->dfd;
+}
+
 void disk_close(struct disk *d)
 {
+	if (d->dfd >= 0)
+		close(d->dfd);
 	if (d->fd >= 0)
 		close(d->fd);
-	d->fd = -1;
+	d->fd = d->dfd = -1;
 }

@@ -8,11 +8,13 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #define DISK_SECTOR 512ULL
 
 struct disk {
 	int fd;
+	int dfd; /* the same image opened O_DIRECT (cache=none), or -1 */
 	bool ro;
 	bool blockdev;               /* a block device, not a file */
 	uint64_t size;               /* bytes, rounded down to whole sectors */
@@ -20,11 +22,18 @@ struct disk {
 	const char *path;
 };
 
-/* Opens @c->path read-write (read-only with @c->ro), takes an OFD lock on
- * it (a write lock, or a read lock for ro) and sizes it. -1 with @e naming
- * the path: missing, no permission, not a regular file or block device, in
- * use by another process (a conflicting lock), or empty. */
+/* Opens @c->path read-write (read-only with @c->ro), and again with
+ * O_DIRECT for @c->direct, takes an OFD lock on it (a write lock, or a read
+ * lock for ro) and sizes it. -1 with @e naming the path: missing, no
+ * permission, not a regular file or block device, in use by another process
+ * (a conflicting lock), empty, or (cache=none) on a file system without
+ * O_DIRECT. */
 int disk_open(struct disk *d, const struct disk_config *c, struct err *e);
+
+/* The fd a read or write of @iov[0..n) at byte @off goes through: the
+ * O_DIRECT one (cache=none) when every buffer, length and the offset are
+ * aligned to DISK_SECTOR, else the buffered one. */
+int disk_rw_fd(const struct disk *d, const struct iovec *iov, int n, uint64_t off);
 
 /* Closes the image (its lock goes with the fd). */
 void disk_close(struct disk *d);

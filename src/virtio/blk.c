@@ -195,8 +195,8 @@ static int do_sync(struct blk *b, struct blk_req *r)
 	switch (r->type) {
 	case BLK_T_IN:
 	case BLK_T_OUT:
-		return rw_all(b->disk.fd, r->iov, r->niov, r->sector * DISK_SECTOR,
-		              r->type == BLK_T_OUT) < 0
+		return rw_all(disk_rw_fd(&b->disk, r->iov, r->niov, r->sector * DISK_SECTOR),
+		              r->iov, r->niov, r->sector * DISK_SECTOR, r->type == BLK_T_OUT) < 0
 		           ? BLK_S_IOERR
 		           : BLK_S_OK;
 	case BLK_T_FLUSH: return fdatasync(b->disk.fd) < 0 ? BLK_S_IOERR : BLK_S_OK;
@@ -211,11 +211,27 @@ static void submit(struct blk *b)
 		b->queued = 0;
 }
 
+/* Fills @sqe for @r, whose data is in @iov. */
+static void prep(struct blk *b, struct io_uring_sqe *sqe, const struct blk_req *r,
+                 const struct iovec *iov)
+{
+	uint64_t off = r->sector * DISK_SECTOR;
+	int fd = disk_rw_fd(&b->disk, iov, r->niov, off);
+
+	if (r->type == BLK_T_IN)
+		io_uring_prep_readv(sqe, fd, iov, (unsigned)r->niov, off);
+	else if (r->type == BLK_T_OUT)
+		io_uring_prep_writev(sqe, fd, iov, (unsigned)r->niov, off);
+	else
+		io_uring_prep_fsync(sqe, b->disk.fd, IORING_FSYNC_DATASYNC);
+}
+
 /* Hands @r to io_uring; false if the ring is full (then it is served at once). */
 static bool do_uring(struct blk *b, int q, uint16_t head, struct blk_req *r)
 {
-	struct io_uring_sqe *sqe;
 	struct inflight *f = &b->inflight[q][head];
+	const struct iovec *iov = r->iov;
+	struct io_uring_sqe *sqe;
 
 	if (f->busy || (r->type != BLK_T_IN && r->type != BLK_T_OUT && r->type != BLK_T_FLUSH))
 		return false;
@@ -226,8 +242,6 @@ static bool do_uring(struct blk *b, int q, uint16_t head, struct blk_req *r)
 	}
 	if (!sqe)
 		return false;
-	const struct iovec *iov = r->iov;
-
 	f->status = r->status;
 	f->written = r->written;
 	f->len = r->type == BLK_T_FLUSH ? 0 : r->len;
@@ -236,14 +250,7 @@ static bool do_uring(struct blk *b, int q, uint16_t head, struct blk_req *r)
 		memcpy(f->iov, r->iov, (size_t)r->niov * sizeof(*iov));
 		iov = f->iov;
 	}
-	if (r->type == BLK_T_IN)
-		io_uring_prep_readv(sqe, b->disk.fd, iov, (unsigned)r->niov,
-		                    r->sector * DISK_SECTOR);
-	else if (r->type == BLK_T_OUT)
-		io_uring_prep_writev(sqe, b->disk.fd, iov, (unsigned)r->niov,
-		                     r->sector * DISK_SECTOR);
-	else
-		io_uring_prep_fsync(sqe, b->disk.fd, IORING_FSYNC_DATASYNC);
+	prep(b, sqe, r, iov);
 	io_uring_sqe_set_data64(sqe, (uint64_t)q << 16 | head);
 	b->queued++;
 	b->pending++;

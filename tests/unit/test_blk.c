@@ -280,8 +280,30 @@ static void test_parse_disk(void **state)
 	assert_int_equal(config_parse_disk("a,rw", &d, &e), -1);
 	assert_non_null(strstr(e.msg, "'rw'"));
 	assert_int_equal(config_parse_disk("a,io=aio", &d, &e), -1);
+	assert_int_equal(config_parse_disk("a,cache=none", &d, &e), 0);
+	assert_true(d.direct);
+	assert_int_equal(config_parse_disk("a,cache=writeback", &d, &e), 0);
+	assert_false(d.direct);
+	assert_int_equal(config_parse_disk("a,cache=unsafe", &d, &e), -1);
 	assert_int_equal(config_parse_disk("a,id=123456789012345678901", &d, &e), -1);
 	assert_int_equal(config_parse_disk("a,id=", &d, &e), -1);
+}
+
+static void test_direct_fd_choice(void **state)
+{
+	static uint8_t buf[4096] __attribute__((aligned(4096)));
+	struct disk d = {.fd = 3, .dfd = 4};
+	struct iovec ok[2] = {{buf, 512}, {buf + 1024, 2048}};
+	struct iovec odd_addr[1] = {{buf + 8, 512}};
+	struct iovec odd_len[1] = {{buf, 100}};
+
+	(void)state;
+	assert_int_equal(disk_rw_fd(&d, ok, 2, 4096), 4);
+	assert_int_equal(disk_rw_fd(&d, ok, 2, 100), 3);
+	assert_int_equal(disk_rw_fd(&d, odd_addr, 1, 0), 3);
+	assert_int_equal(disk_rw_fd(&d, odd_len, 1, 0), 3);
+	d.dfd = -1;
+	assert_int_equal(disk_rw_fd(&d, ok, 2, 4096), 3);
 }
 
 static void test_parse_net_vsock(void **state)
@@ -319,7 +341,8 @@ int main(void)
 	    T(test_no_status),           T(test_flush_and_get_id),
 	    T(test_discard_and_zeroes),  T(test_scattered_data),
 	    T(test_disk_open_lock_size), T(test_disk_bad_files),
-	    T(test_parse_disk),          T(test_parse_net_vsock),
+	    T(test_parse_disk),          T(test_direct_fd_choice),
+	    T(test_parse_net_vsock),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
