@@ -72,6 +72,16 @@ int disk_open(struct disk *d, const struct disk_config *c, struct err *e)
 	d->blockdev = S_ISBLK(st.st_mode);
 	if (lock(d, e) < 0 || size_of(d, &st, e) < 0)
 		return -1;
+	/* O_DIRECT's alignment: the device's logical block; for a file, its
+	 * block size (4 KiB at most: what every file system takes). */
+	d->dio_align =
+	    st.st_blksize >= 512 && st.st_blksize <= 4096 ? (uint32_t)st.st_blksize : 4096;
+	if (d->blockdev) {
+		int lbs = 0;
+
+		d->dio_align =
+		    ioctl(d->fd, BLKSSZGET, &lbs) == 0 && lbs >= 512 ? (uint32_t)lbs : 4096;
+	}
 	if (c->direct) {
 		d->dfd = open(c->path, (c->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_DIRECT);
 		if (d->dfd < 0)
@@ -89,10 +99,10 @@ int disk_open(struct disk *d, const struct disk_config *c, struct err *e)
 
 int disk_rw_fd(const struct disk *d, const struct iovec *iov, int n, uint64_t off)
 {
-	if (d->dfd < 0 || off % DISK_SECTOR)
+	if (d->dfd < 0 || !d->dio_align || off % d->dio_align)
 		return d->fd;
 	for (int i = 0; i < n; i++)
-		if ((uintptr_t)iov[i].iov_base % DISK_SECTOR || iov[i].iov_len % DISK_SECTOR)
+		if ((uintptr_t)iov[i].iov_base % d->dio_align || iov[i].iov_len % d->dio_align)
 			return d->fd;
 	return d->dfd;
 }

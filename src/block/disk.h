@@ -14,7 +14,8 @@
 
 struct disk {
 	int fd;
-	int dfd; /* the same image opened O_DIRECT (cache=none), or -1 */
+	int dfd;            /* the same image opened O_DIRECT (cache=none), or -1 */
+	uint32_t dio_align; /* what O_DIRECT needs of buffers, lengths and offsets */
 	bool ro;
 	bool blockdev;               /* a block device, not a file */
 	uint64_t size;               /* bytes, rounded down to whole sectors */
@@ -32,7 +33,8 @@ int disk_open(struct disk *d, const struct disk_config *c, struct err *e);
 
 /* The fd a read or write of @iov[0..n) at byte @off goes through: the
  * O_DIRECT one (cache=none) when every buffer, length and the offset are
- * aligned to DISK_SECTOR, else the buffered one. */
+ * aligned to @d->dio_align (a block device's logical block, a file's
+ * block up to 4 KiB), else the buffered one. */
 int disk_rw_fd(const struct disk *d, const struct iovec *iov, int n, uint64_t off);
 
 /* Closes the image (its lock goes with the fd). */

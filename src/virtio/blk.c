@@ -47,17 +47,17 @@ enum {
 	CFG_SIZE = 60,
 };
 
-/* Data segments a request in flight keeps beside it: 4 KiB random I/O has
- * one. A request with more is submitted at once, while its own iovecs live. */
-#define INFLIGHT_IOV 4
-
 /* A request handed to io_uring, until its completion. */
 struct inflight {
 	uint8_t *status;
 	uint32_t written;
 	uint64_t len; /* bytes the read or write must move */
+	uint64_t off;
+	uint16_t gen; /* the device's reset generation when it went in */
 	bool busy;
-	struct iovec iov[INFLIGHT_IOV]; /* the kernel reads them at submission */
+	bool write;
+	int niov;
+	struct iovec *iov; /* its slot in struct blk's iovs: stable until completion */
 };
 
 struct blk {
@@ -71,7 +71,12 @@ struct blk {
 	struct ev_source done; /* the ring's completion eventfd */
 	unsigned queued;       /* SQEs not yet submitted */
 	unsigned pending;      /* requests in the ring */
+	uint16_t gen;          /* bumped by each reset: older completions are dropped */
+	char name[48];         /* "blk FILE", in messages */
 	struct inflight inflight[VIRTIO_MAX_QUEUES][VIRTQ_MAX_SIZE];
+	/* BLK_MAX_BUFS iovecs per queue entry (calloc: pages are touched only
+	 * as requests use them) */
+	struct iovec *iovs;
 };
 
 static struct blk *blks;
@@ -98,6 +103,15 @@ static void fill_config(struct blk *b)
 	put32(c, CFG_MAX_WZ_SECTORS, BLK_DISCARD_MAX);
 	put32(c, CFG_MAX_WZ_SEG, BLK_DISCARD_SEGS);
 	c[CFG_WZ_MAY_UNMAP] = 1;
+}
+
+static uint64_t total_len(const struct iovec *iov, int n)
+{
+	uint64_t t = 0;
+
+	for (int i = 0; i < n; i++)
+		t += iov[i].iov_len;
+	return t;
 }
 
 /* Moves all of [off, +len) between the image and @iov (preadv/pwritev may
@@ -230,7 +244,6 @@ static void prep(struct blk *b, struct io_uring_sqe *sqe, const struct blk_req *
 static bool do_uring(struct blk *b, int q, uint16_t head, struct blk_req *r)
 {
 	struct inflight *f = &b->inflight[q][head];
-	const struct iovec *iov = r->iov;
 	struct io_uring_sqe *sqe;
 
 	if (f->busy || (r->type != BLK_T_IN && r->type != BLK_T_OUT && r->type != BLK_T_FLUSH))
@@ -242,22 +255,24 @@ static bool do_uring(struct blk *b, int q, uint16_t head, struct blk_req *r)
 	}
 	if (!sqe)
 		return false;
-	f->status = r->status;
-	f->written = r->written;
-	f->len = r->type == BLK_T_FLUSH ? 0 : r->len;
-	f->busy = true;
-	if (r->niov <= INFLIGHT_IOV) {
-		memcpy(f->iov, r->iov, (size_t)r->niov * sizeof(*iov));
-		iov = f->iov;
-	}
-	prep(b, sqe, r, iov);
-	io_uring_sqe_set_data64(sqe, (uint64_t)q << 16 | head);
+	*f = (struct inflight){
+	    .status = r->status,
+	    .written = r->written,
+	    .len = r->type == BLK_T_FLUSH ? 0 : r->len,
+	    .off = r->sector * DISK_SECTOR,
+	    .gen = b->gen,
+	    .busy = true,
+	    .write = r->type == BLK_T_OUT,
+	    .niov = r->niov,
+	    .iov = b->iovs + ((size_t)q * VIRTQ_MAX_SIZE + head) * BLK_MAX_BUFS,
+	};
+	/* The kernel may read the iovecs after this request's submission
+	 * (a submit that failed leaves it queued): they live in the slot. */
+	memcpy(f->iov, r->iov, (size_t)r->niov * sizeof(*f->iov));
+	prep(b, sqe, r, f->iov);
+	io_uring_sqe_set_data64(sqe, (uint64_t)b->gen << 32 | (uint64_t)q << 16 | head);
 	b->queued++;
 	b->pending++;
-	/* iovecs that live in @r must reach the kernel before @r is reused;
-	 * the others wait for the batch's one io_uring_submit. */
-	if (iov == r->iov)
-		submit(b);
 	return true;
 }
 
@@ -306,22 +321,42 @@ static void blk_notify(struct virtio_mmio *d, int q)
 	virtio_mmio_used(d, q, old);
 }
 
+/* A transfer io_uring cut short (it may): the rest, at once. */
+static bool finish_short(struct blk *b, struct inflight *f, uint64_t done)
+{
+	struct iovec *iov = f->iov;
+	int n = f->niov;
+
+	while (n > 0 && done >= iov->iov_len) {
+		done -= iov->iov_len;
+		iov++;
+		n--;
+	}
+	if (n > 0) {
+		iov->iov_base = (uint8_t *)iov->iov_base + done;
+		iov->iov_len -= done;
+	}
+	return rw_all(b->disk.fd, iov, n, f->off + (f->len - total_len(iov, n)), f->write) == 0;
+}
+
 /* Finishes one io_uring completion: status, used ring. */
 static void complete(struct blk *b, const struct io_uring_cqe *cqe)
 {
 	uint64_t tag = io_uring_cqe_get_data64(cqe);
-	int q = (int)(tag >> 16) % VIRTIO_MAX_QUEUES;
+	int q = (int)((tag >> 16) & 0xffff) % VIRTIO_MAX_QUEUES;
 	uint16_t head = (uint16_t)tag;
 	struct inflight *f = &b->inflight[q][head % VIRTQ_MAX_SIZE];
 	bool ok = cqe->res >= 0 && (uint64_t)cqe->res == f->len;
 	struct err e;
 
-	if (!f->busy)
-		return;
+	if (!f->busy || f->gen != (uint16_t)(tag >> 32))
+		return; /* from before a reset: its slot is another request's now */
 	f->busy = false;
 	b->pending--;
+	if (!ok && cqe->res > 0 && (uint64_t)cqe->res < f->len)
+		ok = finish_short(b, f, (uint64_t)cqe->res);
 	if (!b->dev.q[q].ready || (b->dev.status & VIRTIO_STATUS_NEEDS_RESET))
-		return; /* the driver reset the queue meanwhile */
+		return; /* the driver stopped the queue meanwhile */
 	*f->status = ok ? BLK_S_OK : BLK_S_IOERR;
 	if (virtq_push(&b->dev.q[q], &b->dev.vm->mem, head, ok ? f->written : 1, &e) < 0)
 		virtio_mmio_fail(&b->dev, e.msg);
@@ -358,28 +393,47 @@ static void on_done(void *opaque, uint32_t events)
 }
 
 /* The driver reset the device: the requests still in io_uring write into
- * buffers the guest will reuse, so they finish before the reset does. */
+ * buffers the guest will reuse, so they finish before the reset does; any
+ * that cannot (an io_uring error) are disowned by the generation bump. */
 static void blk_reset(struct virtio_mmio *d)
 {
 	struct blk *b = d->opaque;
 	struct io_uring_cqe *cqe;
 
-	submit(b);
-	while (b->uring && b->pending && io_uring_wait_cqe(&b->ring, &cqe) == 0) {
-		uint64_t tag = io_uring_cqe_get_data64(cqe);
+	while (b->uring && b->pending) {
+		int r = io_uring_submit_and_wait(&b->ring, 1);
 
-		b->inflight[(tag >> 16) % VIRTIO_MAX_QUEUES][(uint16_t)tag % VIRTQ_MAX_SIZE].busy =
-		    false;
-		b->pending--;
-		io_uring_cqe_seen(&b->ring, cqe);
+		if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY)
+			break;
+		b->queued = 0;
+		while (io_uring_peek_cqe(&b->ring, &cqe) == 0) {
+			uint64_t tag = io_uring_cqe_get_data64(cqe);
+			struct inflight *f =
+			    &b->inflight[((tag >> 16) & 0xffff) % VIRTIO_MAX_QUEUES]
+			                [(uint16_t)tag % VIRTQ_MAX_SIZE];
+
+			if (f->busy && f->gen == (uint16_t)(tag >> 32)) {
+				f->busy = false;
+				b->pending--;
+			}
+			io_uring_cqe_seen(&b->ring, cqe);
+		}
 	}
+	for (int q = 0; q < VIRTIO_MAX_QUEUES; q++)
+		for (int h = 0; h < VIRTQ_MAX_SIZE; h++)
+			b->inflight[q][h].busy = false;
+	b->pending = 0;
+	b->gen++;
 }
 
 /* io_uring with its completions on an eventfd in the loop; false if this
  * host refuses it (old kernel, io_uring disabled, seccomp). */
 static bool uring_open(struct blk *b)
 {
-	struct io_uring_params p = {0};
+	struct io_uring_params p = {
+	    .flags = IORING_SETUP_CQSIZE,
+	    .cq_entries = VIRTIO_MAX_QUEUES * VIRTQ_MAX_SIZE, /* every request in flight */
+	};
 
 	if (io_uring_queue_init_params(URING_DEPTH, &b->ring, &p) < 0)
 		return false;
@@ -403,9 +457,12 @@ static int blk_plan_one(struct vm *vm, struct blk *b, const struct disk_config *
 {
 	struct err e;
 
+	const char *base = strrchr(c->path, '/');
+
 	b->cfg = c;
 	b->disk.fd = -1;
 	b->done.fd = -1;
+	snprintf(b->name, sizeof(b->name), "blk %.40s", base ? base + 1 : c->path);
 	if (disk_open(&b->disk, c, &e) < 0) {
 		warnx_("%s", e.msg);
 		return -1;
@@ -413,8 +470,11 @@ static int blk_plan_one(struct vm *vm, struct blk *b, const struct disk_config *
 	b->slot = virtio_mmio_slot_alloc(vm, c->path);
 	if (b->slot < 0)
 		return -1;
-	if (c->io != DISK_IO_SYNC)
-		b->uring = uring_open(b);
+	if (c->io != DISK_IO_SYNC) {
+		b->iovs = calloc((size_t)VIRTIO_MAX_QUEUES * VIRTQ_MAX_SIZE * BLK_MAX_BUFS,
+		                 sizeof(*b->iovs));
+		b->uring = b->iovs && uring_open(b);
+	}
 	if (c->io == DISK_IO_URING && !b->uring) {
 		warnx_("--disk %s,io=io_uring: this host refuses io_uring (old kernel, "
 		       "kernel.io_uring_disabled, or a seccomp filter); use io=sync",
@@ -463,7 +523,7 @@ static int blk_init(struct vm *vm)
 		struct err e;
 
 		b->ops = (struct virtio_ops){
-		    .name = "blk",
+		    .name = b->name,
 		    .device_id = VIRTIO_ID_BLOCK,
 		    .nr_queues =
 		        vm->nr_vcpus < VIRTIO_MAX_QUEUES ? vm->nr_vcpus : VIRTIO_MAX_QUEUES,
@@ -499,6 +559,8 @@ static void blk_stop(struct vm *vm)
 			io_uring_queue_exit(&b->ring);
 			b->uring = false;
 		}
+		free(b->iovs);
+		b->iovs = NULL;
 		if (b->dev.vm)
 			virtio_mmio_close(&b->dev);
 		disk_close(&b->disk);

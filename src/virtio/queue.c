@@ -142,6 +142,21 @@ static void set_avail_event(const struct virtq *q, const struct guest_mem *m, ui
 		               __ATOMIC_RELEASE);
 }
 
+/* The driver's avail index. With EVENT_IDX, an empty ring is read again
+ * after a full fence: the avail_event the last pop stored must be visible
+ * to the driver before the device decides there is nothing, or a driver
+ * that added an entry meanwhile (and read the old avail_event) never kicks
+ * and the queue stalls. */
+static uint16_t avail_idx(const struct virtq *q, const uint8_t *avail)
+{
+	uint16_t idx = load16(avail + 2);
+
+	if (idx != q->last_avail || !q->event_idx)
+		return idx;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return load16(avail + 2);
+}
+
 int virtq_pop(struct virtq *q, const struct guest_mem *m, struct virtq_buf *bufs, int max,
               uint16_t *head, struct err *e)
 {
@@ -151,7 +166,7 @@ int virtq_pop(struct virtq *q, const struct guest_mem *m, struct virtq_buf *bufs
 
 	if (!avail)
 		return err_set(e, "avail ring outside guest RAM");
-	idx = load16(avail + 2);
+	idx = avail_idx(q, avail);
 	if (idx == q->last_avail)
 		return 0;
 	if ((uint16_t)(idx - q->last_avail) > q->size)
@@ -172,7 +187,7 @@ bool virtq_has_avail(const struct virtq *q, const struct guest_mem *m)
 {
 	const uint8_t *avail = guest_ptr(m, q->avail, AVAIL_SIZE(q->size));
 
-	return avail && load16(avail + 2) != q->last_avail;
+	return avail && avail_idx(q, avail) != q->last_avail;
 }
 
 bool virtq_need_interrupt(const struct virtq *q, const struct guest_mem *m, uint16_t old)

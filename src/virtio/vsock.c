@@ -70,6 +70,7 @@ static struct vsock {
 	bool bound;   /* mote made the socket file @path: it removes it */
 	char path[sizeof(((struct vsock_config *)0)->uds)]; /* for atexit: cfg may be gone */
 	struct ev_source listener;
+	bool listener_paused; /* out of fds: out of the loop until a connection closes */
 	struct conn conns[MAX_CONNS];
 	int nr_conns;
 	struct conn *hash[HASH_SIZE];
@@ -343,6 +344,8 @@ static void conn_close(struct vsock *v, struct conn *c, bool rst)
 		hash_del(v, c);
 	rx_dequeue(v, c);
 	v->nr_conns--;
+	if (v->listener_paused && evloop_add(&v->dev.vm->io, &v->listener, EPOLLIN) == 0)
+		v->listener_paused = false;
 }
 
 /* Sends host-bound bytes without blocking; -1 on an error other than a
@@ -815,6 +818,14 @@ static void on_listener(void *opaque, uint32_t events)
 			continue;
 		}
 		conn_sync(v, c);
+	}
+	/* Out of fds or memory: the client stays queued and would wake the
+	 * loop for ever; stop listening until a connection closes. */
+	if (errno == EMFILE || errno == ENFILE || errno == ENOMEM || errno == ENOBUFS) {
+		warn_limited(&too_many, "virtio-vsock: cannot accept a host client (%s); "
+		             "listening again when a connection closes", strerror(errno));
+		v->listener_paused = true;
+		evloop_del(&v->dev.vm->io, &v->listener);
 	}
 	pthread_mutex_unlock(&v->dev.lock);
 }

@@ -292,7 +292,7 @@ static void test_parse_disk(void **state)
 static void test_direct_fd_choice(void **state)
 {
 	static uint8_t buf[4096] __attribute__((aligned(4096)));
-	struct disk d = {.fd = 3, .dfd = 4};
+	struct disk d = {.fd = 3, .dfd = 4, .dio_align = 512};
 	struct iovec ok[2] = {{buf, 512}, {buf + 1024, 2048}};
 	struct iovec odd_addr[1] = {{buf + 8, 512}};
 	struct iovec odd_len[1] = {{buf, 100}};
@@ -302,6 +302,11 @@ static void test_direct_fd_choice(void **state)
 	assert_int_equal(disk_rw_fd(&d, ok, 2, 100), 3);
 	assert_int_equal(disk_rw_fd(&d, odd_addr, 1, 0), 3);
 	assert_int_equal(disk_rw_fd(&d, odd_len, 1, 0), 3);
+	d.dio_align = 4096; /* a 4Kn device: 512-byte pieces go buffered */
+	assert_int_equal(disk_rw_fd(&d, ok, 2, 4096), 3);
+	ok[0].iov_len = 4096;
+	ok[1] = (struct iovec){buf, 4096};
+	assert_int_equal(disk_rw_fd(&d, ok, 2, 8192), 4);
 	d.dfd = -1;
 	assert_int_equal(disk_rw_fd(&d, ok, 2, 4096), 3);
 }
