@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Splits the next ","-separated word off *@s into @word (of @size bytes);
  * false at the end, or if the word does not fit (then @word is ""). */
@@ -161,5 +162,35 @@ int config_parse_vsock(const char *arg, struct vsock_config *vs, struct err *e)
 	if (!vs->cid || !vs->uds[0])
 		return err_set(e, "--vsock '%s': needs both cid=N and uds=PATH", arg);
 	vs->on = true;
+	return 0;
+}
+
+/* Whether disks @a and @b are one image: the same file, or the same path. */
+static bool same_image(const struct disk_config *a, const struct disk_config *b)
+{
+	struct stat sa, sb;
+
+	if (!strcmp(a->path, b->path))
+		return true;
+	return stat(a->path, &sa) == 0 && stat(b->path, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
+
+int config_check(const struct vm_devices *d, struct err *e)
+{
+	for (int i = 0; i < d->nr_disks; i++)
+		for (int j = 0; j < i; j++)
+			if (same_image(&d->disks[i], &d->disks[j]))
+				return err_set(e,
+				               "--disk %s: the same image as disk %d (%s): a VM "
+				               "gets each image once",
+				               d->disks[i].path, j, d->disks[j].path);
+	for (int i = 0; i < d->nr_nets; i++)
+		for (int j = 0; j < i; j++)
+			if (!strcmp(d->nets[i].tap, d->nets[j].tap))
+				return err_set(e,
+				               "--net tap=%s: given twice (a tap serves one "
+				               "interface)",
+				               d->nets[i].tap);
 	return 0;
 }

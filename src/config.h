@@ -58,6 +58,11 @@ int config_parse_net(const char *arg, struct net_config *n, struct err *e);
 /* Parses "cid=N,uds=PATH" into @v (CID 3 up to 2^32-2); -1 with @e. */
 int config_parse_vsock(const char *arg, struct vsock_config *v, struct err *e);
 
+/* Checks the devices together: no image given twice (the same file by
+ * device and inode, or the same path) and no tap twice; -1 with @e naming
+ * both. */
+int config_check(const struct vm_devices *d, struct err *e);
+
 /* Parses "aa:bb:cc:dd:ee:ff"; -1 if it is not a unicast MAC. */
 int config_parse_mac(const char *s, uint8_t mac[6]);
 

@@ -243,6 +243,8 @@ static int parse_run(int argc, char **argv, struct run_options *o)
 	}
 	if (optind < argc)
 		usage_error("run: unexpected argument '%s' (see mote run --help)", argv[optind]);
+	if (config_check(&o->devs, &e) < 0)
+		usage_error("%s", e.msg);
 	if (!o->boot.kernel)
 		usage_error("run: no --kernel given (see mote run --help)");
 	return 0;

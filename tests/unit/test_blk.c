@@ -311,6 +311,30 @@ static void test_direct_fd_choice(void **state)
 	assert_int_equal(disk_rw_fd(&d, ok, 2, 4096), 3);
 }
 
+static void test_config_check(void **state)
+{
+	static struct vm_devices d;
+	struct err e;
+	int fd = make_image(4096);
+
+	(void)state;
+	memset(&d, 0, sizeof(d));
+	d.nr_disks = 2;
+	snprintf(d.disks[0].path, sizeof(d.disks[0].path), "%s", path);
+	snprintf(d.disks[1].path, sizeof(d.disks[1].path), "/tmp/./%s", path + 5);
+	assert_int_equal(config_check(&d, &e), -1); /* one file, two names */
+	assert_non_null(strstr(e.msg, "the same image as disk 0"));
+	snprintf(d.disks[1].path, sizeof(d.disks[1].path), "/nonexistent/b.img");
+	assert_int_equal(config_check(&d, &e), 0);
+	d.nr_nets = 2;
+	snprintf(d.nets[0].tap, sizeof(d.nets[0].tap), "tap0");
+	snprintf(d.nets[1].tap, sizeof(d.nets[1].tap), "tap0");
+	assert_int_equal(config_check(&d, &e), -1);
+	assert_non_null(strstr(e.msg, "given twice"));
+	close(fd);
+	unlink(path);
+}
+
 static void test_parse_net_vsock(void **state)
 {
 	struct net_config n;
@@ -346,8 +370,8 @@ int main(void)
 	    T(test_no_status),           T(test_flush_and_get_id),
 	    T(test_discard_and_zeroes),  T(test_scattered_data),
 	    T(test_disk_open_lock_size), T(test_disk_bad_files),
-	    T(test_parse_disk),          T(test_direct_fd_choice),
-	    T(test_parse_net_vsock),
+	    T(test_config_check),        T(test_parse_disk),
+	    T(test_direct_fd_choice),    T(test_parse_net_vsock),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -102,7 +102,21 @@ fi
 truncate -s 1M "$work/lock.img"
 expect_error blk-missing "--disk $work/nope.img: cannot open the image" \
 	--kernel "$VMLINUX" --disk "$work/nope.img"
-expect_error blk-second-writer "in use: another process holds a write lock" \
+# Another process (a stand-in for a second VM) holds the image's OFD write lock.
+if selected blk-second-writer; then
+	python3 -c 'import fcntl, os, struct, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR)
+fcntl.fcntl(fd, fcntl.F_OFD_SETLK, struct.pack("hhqqi4x", fcntl.F_WRLCK, 0, 0, 0, 0))
+print("locked", flush=True)
+time.sleep(120)' "$work/lock.img" >"$work/locker.out" 2>&1 &
+	locker=$!
+	for _ in $(seq 1 50); do grep -q locked "$work/locker.out" && break; sleep 0.1; done
+	expect_error blk-second-writer "in use: another process holds a write lock" \
+		--kernel "$VMLINUX" --disk "$work/lock.img"
+	kill "$locker" 2>/dev/null
+	wait "$locker" 2>/dev/null
+fi
+expect_usage blk-same-image-twice "the same image as disk 0" \
 	--kernel "$VMLINUX" --disk "$work/lock.img" --disk "$work/lock.img"
 expect_error blk-not-a-file "not a regular file or block device" --kernel "$VMLINUX" --disk /dev/null
 if [ "$(stat -f -c %T "$work")" = tmpfs ]; then
