@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 
 /* Splits the next ","-separated word off *@s into @word (of @size bytes);
- * false at the end, or if the word does not fit (then @word is ""). */
+ * false at the end. A word that does not fit is cut and ends in "...". */
 static bool next_word(const char **s, char *word, size_t size)
 {
 	const char *end;
@@ -18,7 +18,11 @@ static bool next_word(const char **s, char *word, size_t size)
 		return false;
 	end = strchr(*s, ',');
 	n = end ? (size_t)(end - *s) : strlen(*s);
-	if (n >= size) {
+	if (n >= size && size > 4) {
+		/* too long: the start of it, marked, so that the error names it */
+		memcpy(word, *s, size - 4);
+		memcpy(word + size - 4, "...", 4);
+	} else if (n >= size) {
 		word[0] = '\0';
 	} else {
 		memcpy(word, *s, n);

@@ -651,6 +651,23 @@ static void vsock_seeds(void)
 	put("vsock", "connect-line", s.b, s.n);
 }
 
+/* config: a selector byte, then an option value (fuzz_config). */
+static void config_seed(const char *name, char which, const char *value)
+{
+	char b[256];
+
+	b[0] = which;
+	snprintf(b + 1, sizeof(b) - 1, "%s", value);
+	put("config", name, b, 1 + strlen(value));
+}
+
+static void config_seeds(void)
+{
+	config_seed("disk", 0, "/var/lib/img.raw,ro,id=root,io=sync,cache=none");
+	config_seed("net", 1, "tap=tap0,mac=52:54:00:12:34:56");
+	config_seed("vsock", 2, "cid=3,uds=/tmp/v.sock");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -669,6 +686,7 @@ int main(int argc, char **argv)
 	cmdline_seeds();
 	virtio_seeds();
 	virtio_blk_seeds();
+	config_seeds();
 	net_seeds();
 	insn_seeds();
 	i8042_seeds();

@@ -351,6 +351,11 @@ static void test_parse_net_vsock(void **state)
 	assert_int_equal(config_parse_net("tap=a,mac=52:54:00:12:34", &n, &e), -1);
 	assert_int_equal(config_parse_net("tap=a,mac=52:54:00:12:34:5g", &n, &e), -1);
 	assert_int_equal(config_parse_net("tap=0123456789abcdef", &n, &e), -1);
+	assert_int_equal(config_parse_net("tap=0123456789abcdef0123456789abcdef0123456789abcdef"
+	                                  "0123456789abcdef",
+	                                  &n, &e),
+	                 -1);
+	assert_non_null(strstr(e.msg, "tap name must be")); /* not "'' is not ..." */
 	assert_int_equal(config_parse_vsock("cid=3,uds=/tmp/v.sock", &v, &e), 0);
 	assert_int_equal(v.cid, 3);
 	assert_string_equal(v.uds, "/tmp/v.sock");
