@@ -73,6 +73,7 @@ struct blk {
 	unsigned pending;      /* requests in the ring */
 	uint16_t gen;          /* bumped by each reset: older completions are dropped */
 	char name[48];         /* "blk FILE", in messages */
+	char why_sync[96];     /* why io=auto fell back to sync, for --verbose */
 	struct inflight inflight[VIRTIO_MAX_QUEUES][VIRTQ_MAX_SIZE];
 	/* BLK_MAX_BUFS iovecs per queue entry (calloc: pages are touched only
 	 * as requests use them) */
@@ -434,9 +435,16 @@ static bool uring_open(struct blk *b)
 	    .flags = IORING_SETUP_CQSIZE,
 	    .cq_entries = VIRTIO_MAX_QUEUES * VIRTQ_MAX_SIZE, /* every request in flight */
 	};
+	int r = io_uring_queue_init_params(URING_DEPTH, &b->ring, &p);
 
-	if (io_uring_queue_init_params(URING_DEPTH, &b->ring, &p) < 0)
+	if (r < 0) {
+		snprintf(b->why_sync, sizeof(b->why_sync), "io_uring_setup: %s%s", strerror(-r),
+		         r == -ENOMEM  ? " (RLIMIT_MEMLOCK, on kernels before 5.12)"
+		         : r == -EPERM ? " (kernel.io_uring_disabled, or a seccomp filter)"
+		                       : "");
 		return false;
+	}
+	snprintf(b->why_sync, sizeof(b->why_sync), "this kernel's io_uring lacks what mote uses");
 	b->done = (struct ev_source){eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), on_done, b};
 	if (!(p.features & IORING_FEAT_SUBMIT_STABLE) || b->done.fd < 0 ||
 	    io_uring_register_eventfd(&b->ring, b->done.fd) < 0) {
@@ -476,9 +484,8 @@ static int blk_plan_one(struct vm *vm, struct blk *b, const struct disk_config *
 		b->uring = b->iovs && uring_open(b);
 	}
 	if (c->io == DISK_IO_URING && !b->uring) {
-		warnx_("--disk %s,io=io_uring: this host refuses io_uring (old kernel, "
-		       "kernel.io_uring_disabled, or a seccomp filter); use io=sync",
-		       c->path);
+		warnx_("--disk %s,io=io_uring: this host refuses io_uring (%s); use io=sync",
+		       c->path, b->why_sync);
 		return -1;
 	}
 	return 0;
@@ -598,6 +605,10 @@ void blk_describe(FILE *out)
 		        blks[i].cfg->path, (unsigned long long)(blks[i].disk.size / DISK_SECTOR),
 		        blks[i].disk.ro ? ", read-only" : "", engine_name(&blks[i]),
 		        blks[i].disk.serial);
+	for (int i = 0; i < nr_blks; i++)
+		if (!blks[i].uring && blks[i].cfg->io == DISK_IO_AUTO && blks[i].why_sync[0])
+			fprintf(out, "mote: disk %d: sync, not io_uring: %s\n", i,
+			        blks[i].why_sync);
 }
 
 DEVICE_REGISTER_PLAN(blk, blk_plan, blk_init, blk_stop, blk_cmdline, blk_aml);
