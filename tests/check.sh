@@ -11,18 +11,38 @@ tests/unit.sh "$@" | tee "$log"
 tests/tools.sh 2>&1 | tee -a "$log"
 tests/hardening.sh "${BUILD:-build}" 2>&1 | tee -a "$log"
 tests/fuzz.sh "${BUILD:-build}" 2>&1 | tee -a "$log"
-# The outer VM of the nested runner has been seen to freeze (status 125:
-# "stalled", "ran past" or "did not come up"): that is the runner failing, not a test,
-# so it gets one more try. A hung guest is caught inside by run.sh's timeout.
-integration() {
-	NESTED_TIMEOUT=${NESTED_TIMEOUT:-3000} tools/kvm-env tests/integration/run.sh 2>&1 | tee -a "$log"
-	return "${PIPESTATUS[0]}"
-}
-integration
-if [ $? -eq 125 ]; then
-	echo "check: the nested runner failed, not a test; trying the integration tests once more"
-	integration
-fi
+# The integration suite runs in CHECK_PARTS pieces (run.sh's PART), each in
+# its own nested VM. The outer VM of the nested runner has been seen to
+# freeze (status 125: "stalled", "ran past" or "did not come up"): that is
+# the runner failing, not a test, so that piece gets up to two more tries;
+# a freeze then costs one piece, not the suite. A hung guest is caught
+# inside by run.sh's timeout. A piece that never printed its summary counts
+# as a failure; the closing "integration:" line is the sum.
+parts=${CHECK_PARTS:-4}
+int_passed=0 int_failed=0
+for k in $(seq 0 $((parts - 1))); do
+	summary=
+	for try in 1 2 3; do
+		plog=$(mktemp)
+		NESTED_TIMEOUT=${NESTED_TIMEOUT:-1800} tools/kvm-env tests/integration/run.sh "" "$k/$parts" 2>&1 |
+			tee "$plog" | grep -v '^integration: [0-9]* passed' | tee -a "$log"
+		rc=${PIPESTATUS[0]}
+		summary=$(sed -n 's/^integration: \([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p' "$plog" | tail -n 1)
+		rm -f "$plog"
+		[ -n "$summary" ] && break
+		[ "$rc" -eq 125 ] && [ "$try" -lt 3 ] || break
+		echo "check: the nested runner failed, not a test; integration part $k/$parts once more"
+	done
+	if [ -n "$summary" ]; then
+		echo "check: integration part $k/$parts: ${summary% *} passed, ${summary#* } failed" | tee -a "$log"
+		int_passed=$((int_passed + ${summary% *}))
+		int_failed=$((int_failed + ${summary#* }))
+	else
+		echo "check: integration part $k/$parts did not finish" | tee -a "$log"
+		int_failed=$((int_failed + 1))
+	fi
+done
+echo "integration: $int_passed passed, $int_failed failed" | tee -a "$log"
 # The boot and virtio tests again with an ASan/UBSan build of mote, and the
 # unit tests built with the sanitizers (tests/sanitize.sh).
 tests/sanitize.sh "${BUILD:-build}" all 2>&1 | tee -a "$log"
