@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "evloop.h"
 
+#include "thread.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
@@ -90,7 +92,7 @@ int evloop_start(struct evloop *l, struct err *e)
 	/* Signals go to the main thread's signalfd, never to the I/O thread. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	r = pthread_create(&l->thread, NULL, io_thread, l);
+	r = thread_start(&l->thread, io_thread, l);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r)
 		return err_set(e, "cannot start the I/O thread: %s", strerror(r));

@@ -4,6 +4,7 @@
 #include "console.h"
 #include "device.h"
 #include "kvm.h"
+#include "thread.h"
 #include "trace.h"
 #include "vcpu.h"
 #include "x86/kvmclock_trap.h"
@@ -223,7 +224,7 @@ int vm_run(struct vm *vm)
 		die("%s", e.msg);
 	console_raw();
 	for (int i = 0; i < vm->nr_vcpus; i++)
-		if (pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread, &vm->vcpus[i]))
+		if (thread_start(&vm->vcpus[i].thread, vcpu_thread, &vm->vcpus[i]))
 			die("cannot start vCPU thread %d", i);
 	if (vm->deferred)
 		vm->deferred(vm, vm->deferred_arg);
