@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #define VIRTIO_ID_BLOCK 2
@@ -461,6 +462,23 @@ static const char *engine_name(const struct blk *b)
 	return b->uring ? "io_uring" : "sync";
 }
 
+#define IOVS_BYTES \
+	((size_t)VIRTIO_MAX_QUEUES * VIRTQ_MAX_SIZE * BLK_MAX_BUFS * sizeof(struct iovec))
+
+/* The in-flight requests' iovec slots: 8 MiB of address space, of which a
+ * request touches the page or two its slot lies in; never huge pages,
+ * which would make that 2 MiB. */
+static struct iovec *iovs_map(void)
+{
+	void *p =
+	    mmap(NULL, IOVS_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	madvise(p, IOVS_BYTES, MADV_NOHUGEPAGE);
+	return p;
+}
+
 static int blk_plan_one(struct vm *vm, struct blk *b, const struct disk_config *c)
 {
 	struct err e;
@@ -479,8 +497,7 @@ static int blk_plan_one(struct vm *vm, struct blk *b, const struct disk_config *
 	if (b->slot < 0)
 		return -1;
 	if (c->io != DISK_IO_SYNC) {
-		b->iovs = calloc((size_t)VIRTIO_MAX_QUEUES * VIRTQ_MAX_SIZE * BLK_MAX_BUFS,
-		                 sizeof(*b->iovs));
+		b->iovs = iovs_map();
 		b->uring = b->iovs && uring_open(b);
 	}
 	if (c->io == DISK_IO_URING && !b->uring) {
@@ -566,7 +583,8 @@ static void blk_stop(struct vm *vm)
 			io_uring_queue_exit(&b->ring);
 			b->uring = false;
 		}
-		free(b->iovs);
+		if (b->iovs)
+			munmap(b->iovs, IOVS_BYTES);
 		b->iovs = NULL;
 		if (b->dev.vm)
 			virtio_mmio_close(&b->dev);
