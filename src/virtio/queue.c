@@ -205,7 +205,6 @@ bool virtq_need_interrupt(const struct virtq *q, const struct guest_mem *m, uint
 	return (uint16_t)(q->used_idx - event - 1) < (uint16_t)(q->used_idx - old);
 }
 
-
 int virtq_fill(struct virtq *q, const struct guest_mem *m, uint16_t head, uint32_t written,
                struct err *e)
 {

@@ -822,8 +822,10 @@ static void on_listener(void *opaque, uint32_t events)
 	/* Out of fds or memory: the client stays queued and would wake the
 	 * loop for ever; stop listening until a connection closes. */
 	if (errno == EMFILE || errno == ENFILE || errno == ENOMEM || errno == ENOBUFS) {
-		warn_limited(&too_many, "virtio-vsock: cannot accept a host client (%s); "
-		             "listening again when a connection closes", strerror(errno));
+		warn_limited(&too_many,
+		             "virtio-vsock: cannot accept a host client (%s); "
+		             "listening again when a connection closes",
+		             strerror(errno));
 		v->listener_paused = true;
 		evloop_del(&v->dev.vm->io, &v->listener);
 	}

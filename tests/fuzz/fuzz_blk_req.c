@@ -42,7 +42,8 @@ static void touch(const struct blk_req *r)
 	uint64_t total = 0;
 
 	for (int i = 0; i < r->niov; i++) {
-		FUZZ_CHECK(r->iov[i].iov_len <= RAM_SIZE, "segment of %zu bytes", r->iov[i].iov_len);
+		FUZZ_CHECK(r->iov[i].iov_len <= RAM_SIZE, "segment of %zu bytes",
+		           r->iov[i].iov_len);
 		memcpy(sink, r->iov[i].iov_base, r->iov[i].iov_len);
 		memset(r->iov[i].iov_base, 0xa5, r->iov[i].iov_len);
 		total += r->iov[i].iov_len;

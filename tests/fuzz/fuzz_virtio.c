@@ -7,11 +7,10 @@
  *
  * No KVM: the VM has no fd (no ioeventfd or irqfd: a notify reaches the
  * queue's eventfd through the register handler and the loop runs once;
- * vm_irq_line's KVM_IRQ_LINE fails with EBADF, which mote ignores), the guest RAM is an ordinary mapping laid out
- * like mote's (a slot at 0 and one at 4 GiB, one host mapping) with
- * inaccessible pages around it, and the balloon is the one mote registers
- * in its device section, started by its own init. The input format is in
- * virtio_stream.h. */
+ * vm_irq_line's KVM_IRQ_LINE fails with EBADF, which mote ignores), the guest RAM is an ordinary
+ * mapping laid out like mote's (a slot at 0 and one at 4 GiB, one host mapping) with inaccessible
+ * pages around it, and the balloon is the one mote registers in its device section, started by its
+ * own init. The input format is in virtio_stream.h. */
 #include "fuzz.h"
 #include "virtio_stream.h"
 

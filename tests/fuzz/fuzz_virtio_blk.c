@@ -26,8 +26,7 @@ static void fuzz_device_config(struct vm *v)
 	if (fd < 0 || ftruncate(fd, 64 * 1024) < 0)
 		abort();
 	fuzz_devs.nr_disks = 1;
-	snprintf(fuzz_devs.disks[0].path, sizeof(fuzz_devs.disks[0].path), "/proc/self/fd/%d",
-	         fd);
+	snprintf(fuzz_devs.disks[0].path, sizeof(fuzz_devs.disks[0].path), "/proc/self/fd/%d", fd);
 	fuzz_devs.disks[0].io = DISK_IO_SYNC;
 	v->devs = &fuzz_devs;
 	v->nr_vcpus = 1;

@@ -373,8 +373,8 @@ static void virtio_seeds(void)
 }
 
 /* virtio_blk: a request of header, data and status on queue 0. */
-static void blk_request(struct stream *s, uint32_t type, uint64_t sector, uint32_t len,
-                        bool write, uint16_t idx)
+static void blk_request(struct stream *s, uint32_t type, uint64_t sector, uint32_t len, bool write,
+                        uint16_t idx)
 {
 	uint8_t hdr[16] = {0};
 	struct desc d[3] = {{0x8000, 16, 1, 1},
@@ -407,8 +407,8 @@ static void virtio_blk_seeds(void)
 	seg[0] = 8;  /* sector 8 */
 	seg[8] = 16; /* 16 sectors */
 	ram(&s, 0x9000, seg, sizeof(seg));
-	blk_request(&s, 11, 0, 16, false, 1); /* DISCARD */
-	blk_request(&s, 13, 0, 16, false, 2); /* WRITE_ZEROES */
+	blk_request(&s, 11, 0, 16, false, 1);  /* DISCARD */
+	blk_request(&s, 13, 0, 16, false, 2);  /* WRITE_ZEROES */
 	blk_request(&s, 0, 200, 512, true, 3); /* past the end: IOERR */
 	put("virtio_blk", "discard-zeroes-range", s.b, s.n);
 }

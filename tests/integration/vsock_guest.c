@@ -95,7 +95,8 @@ static long long copy(int in, int out)
 
 static int do_listen(unsigned port)
 {
-	struct sockaddr_vm a = {.svm_family = AF_VSOCK, .svm_port = port, .svm_cid = VMADDR_CID_ANY};
+	struct sockaddr_vm a = {
+	    .svm_family = AF_VSOCK, .svm_port = port, .svm_cid = VMADDR_CID_ANY};
 	int lfd = socket(AF_VSOCK, SOCK_STREAM, 0), fd;
 	long long n;
 
@@ -121,7 +122,8 @@ static int do_listen(unsigned port)
 
 static int do_send(unsigned port, unsigned long long total)
 {
-	struct sockaddr_vm a = {.svm_family = AF_VSOCK, .svm_port = port, .svm_cid = VMADDR_CID_HOST};
+	struct sockaddr_vm a = {
+	    .svm_family = AF_VSOCK, .svm_port = port, .svm_cid = VMADDR_CID_HOST};
 	int fd = socket(AF_VSOCK, SOCK_STREAM, 0), status;
 	long long n;
 	pid_t pid;
