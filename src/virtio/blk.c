@@ -597,16 +597,9 @@ static int blk_cmdline(const struct vm *vm, char *buf, size_t len)
 	int n = 0;
 
 	(void)vm;
-	for (int i = 0; i < nr_blks; i++) {
-		int k = virtio_mmio_cmdline(blks[i].slot, buf + n, len - (size_t)n);
-
-		if (k < 0 || (size_t)k >= len - (size_t)n - 1)
-			return (int)len;
-		n += k;
-		if (i + 1 < nr_blks)
-			buf[n++] = ' ';
-	}
-	return n;
+	for (int i = 0; i < nr_blks && n >= 0; i++)
+		n = virtio_mmio_cmdline_add(blks[i].slot, buf, len, n);
+	return n < 0 ? (int)len : n;
 }
 
 static void blk_aml(const struct vm *vm, struct aml *a)

@@ -382,6 +382,20 @@ void virtio_mmio_aml(int slot, struct aml *a)
 	aml_close(a);
 }
 
+int virtio_mmio_cmdline_add(int slot, char *buf, size_t len, int at)
+{
+	int w;
+
+	if (at < 0 || (size_t)at + 1 >= len)
+		return -1;
+	if (at > 0)
+		buf[at++] = ' ';
+	w = virtio_mmio_cmdline(slot, buf + at, len - (size_t)at);
+	if (w < 0 || (size_t)w >= len - (size_t)at)
+		return -1;
+	return at + w;
+}
+
 int virtio_mmio_cmdline(int slot, char *buf, size_t len)
 {
 	return snprintf(buf, len, "virtio_mmio.device=4K@0x%llx:%d",

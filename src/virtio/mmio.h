@@ -105,6 +105,11 @@ void virtio_mmio_close(struct virtio_mmio *d);
  * into @buf; returns what snprintf returns. */
 int virtio_mmio_cmdline(int slot, char *buf, size_t len);
 
+/* Appends @slot's command-line word to the words in @buf[0..at) (a space
+ * between words); returns the new length, or -1 if it does not fit in
+ * @len bytes with its NUL. For devices with several instances. */
+int virtio_mmio_cmdline_add(int slot, char *buf, size_t len, int at);
+
 /* True if the driver accepted feature bit @bit. */
 bool virtio_mmio_has(const struct virtio_mmio *d, int bit);
 

@@ -433,19 +433,12 @@ static void net_stop(struct vm *vm)
 
 static int net_cmdline(const struct vm *vm, char *buf, size_t len)
 {
-	int k = 0;
+	int n = 0;
 
 	(void)vm;
-	for (int i = 0; i < nr_nets; i++) {
-		int w = virtio_mmio_cmdline(nets[i].slot, buf + k, len - (size_t)k);
-
-		if (w < 0 || (size_t)w >= len - (size_t)k - 1)
-			return (int)len;
-		k += w;
-		if (i + 1 < nr_nets)
-			buf[k++] = ' ';
-	}
-	return k;
+	for (int i = 0; i < nr_nets && n >= 0; i++)
+		n = virtio_mmio_cmdline_add(nets[i].slot, buf, len, n);
+	return n < 0 ? (int)len : n;
 }
 
 static void net_aml(const struct vm *vm, struct aml *a)

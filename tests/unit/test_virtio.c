@@ -504,6 +504,22 @@ static void test_cmdline_word(void **state)
 	assert_string_equal(buf, "virtio_mmio.device=4K@0xd0001000:6");
 }
 
+static void test_cmdline_words_joined(void **state)
+{
+	char buf[80];
+	int n;
+
+	(void)state;
+	n = virtio_mmio_cmdline_add(1, buf, sizeof(buf), 0);
+	n = virtio_mmio_cmdline_add(9, buf, sizeof(buf), n);
+	assert_int_equal(n, (int)strlen(buf));
+	assert_string_equal(buf, "virtio_mmio.device=4K@0xd0001000:6 "
+	                         "virtio_mmio.device=4K@0xd0009000:16");
+	/* a third does not fit: refused, the buffer still ends in a NUL */
+	assert_int_equal(virtio_mmio_cmdline_add(2, buf, sizeof(buf), n), -1);
+	assert_int_equal(virtio_mmio_cmdline_add(2, buf, 40, 39), -1);
+}
+
 /* mem_discard: the guest's pages are given back and read as zeros. */
 static void fill(uint64_t gpa, uint64_t len)
 {
@@ -628,6 +644,7 @@ int main(void)
 	    T(test_mmio_bad_ring_loop_is_rate_limited),
 	    T(test_mmio_odd_accesses),
 	    T(test_cmdline_word),
+	    T(test_cmdline_words_joined),
 	    T(test_discard_anon),
 	    T(test_discard_memfd),
 	    T(test_discard_keeps_hugetlb),
