@@ -8,6 +8,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+
+#include "mem.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -42,6 +45,24 @@ static inline uint64_t fuzz_uint(struct fuzz_in *in, int bytes)
 static inline int fuzz_left(const struct fuzz_in *in)
 {
 	return in->at < in->len;
+}
+
+/* Maps @size bytes of guest RAM at guest address 0 into @m, one slot, with
+ * 64 KiB of inaccessible pages on each side, so that ASan's view is joined
+ * by a fault for any access outside it. */
+static inline void fuzz_guest_ram(struct guest_mem *m, size_t size)
+{
+	const size_t guard = 64 * 1024;
+	uint8_t *map = mmap(NULL, size + 2 * guard, PROT_NONE,
+	                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	FUZZ_CHECK(map != MAP_FAILED, "no memory for the guest RAM");
+	FUZZ_CHECK(!mprotect(map + guard, size, PROT_READ | PROT_WRITE), "mprotect");
+	m->size = size;
+	m->host = map + guard;
+	m->fd = -1;
+	m->nr_slots = 1;
+	m->slots[0] = (struct mem_slot){0, size, m->host};
 }
 
 #endif

@@ -16,23 +16,13 @@
 #include <sys/mman.h>
 
 #define RAM_SIZE (64 * 1024)
-#define GUARD    (64 * 1024)
 #define SECTORS  64 /* a 32 KiB disk */
 
 static struct guest_mem mem;
 
 static void setup(void)
 {
-	uint8_t *map = mmap(NULL, RAM_SIZE + 2 * GUARD, PROT_NONE,
-	                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-
-	FUZZ_CHECK(map != MAP_FAILED, "no memory for the guest RAM");
-	FUZZ_CHECK(!mprotect(map + GUARD, RAM_SIZE, PROT_READ | PROT_WRITE), "mprotect");
-	mem.size = RAM_SIZE;
-	mem.host = map + GUARD;
-	mem.fd = -1;
-	mem.nr_slots = 1;
-	mem.slots[0] = (struct mem_slot){0, RAM_SIZE, mem.host};
+	fuzz_guest_ram(&mem, RAM_SIZE);
 }
 
 /* What the back end does with an accepted request: touches every byte. */

@@ -27,7 +27,6 @@
 #include <sys/mman.h>
 
 #define RAM_SIZE (64 * 1024)
-#define GUARD    (64 * 1024)
 
 /* The rings: each queue's descriptor table, avail and used ring, 4 KiB apart. */
 #define RX_BASE 0x0000
@@ -41,16 +40,7 @@ static struct iovec iov[NET_MAX_BUFS];
 
 static void setup(void)
 {
-	uint8_t *map = mmap(NULL, RAM_SIZE + 2 * GUARD, PROT_NONE,
-	                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-
-	FUZZ_CHECK(map != MAP_FAILED, "no memory for the guest RAM");
-	FUZZ_CHECK(!mprotect(map + GUARD, RAM_SIZE, PROT_READ | PROT_WRITE), "mprotect");
-	mem.size = RAM_SIZE;
-	mem.host = map + GUARD;
-	mem.fd = -1;
-	mem.nr_slots = 1;
-	mem.slots[0] = (struct mem_slot){0, RAM_SIZE, mem.host};
+	fuzz_guest_ram(&mem, RAM_SIZE);
 	for (size_t i = NET_HDR_LEN; i < sizeof(pkt); i++)
 		pkt[i] = (uint8_t)(i * 13);
 }
