@@ -14,15 +14,15 @@ tests/fuzz.sh "${BUILD:-build}" 2>&1 | tee -a "$log"
 # The integration suite runs in CHECK_PARTS pieces (run.sh's PART), each in
 # its own nested VM. The outer VM of the nested runner has been seen to
 # freeze (status 125: "stalled", "ran past" or "did not come up"): that is
-# the runner failing, not a test, so that piece gets up to two more tries;
+# the runner failing, not a test, so that piece gets up to three more tries;
 # a freeze then costs one piece, not the suite. A hung guest is caught
 # inside by run.sh's timeout. A piece that never printed its summary counts
 # as a failure; the closing "integration:" line is the sum.
-parts=${CHECK_PARTS:-4}
+parts=${CHECK_PARTS:-6}
 int_passed=0 int_failed=0
 for k in $(seq 0 $((parts - 1))); do
 	summary=
-	for try in 1 2 3; do
+	for try in 1 2 3 4; do
 		plog=$(mktemp)
 		NESTED_TIMEOUT=${NESTED_TIMEOUT:-1800} tools/kvm-env tests/integration/run.sh "" "$k/$parts" 2>&1 |
 			tee "$plog" | grep -v '^integration: [0-9]* passed' | tee -a "$log"
@@ -30,7 +30,7 @@ for k in $(seq 0 $((parts - 1))); do
 		summary=$(sed -n 's/^integration: \([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p' "$plog" | tail -n 1)
 		rm -f "$plog"
 		[ -n "$summary" ] && break
-		[ "$rc" -eq 125 ] && [ "$try" -lt 3 ] || break
+		[ "$rc" -eq 125 ] && [ "$try" -lt 4 ] || break
 		echo "check: the nested runner failed, not a test; integration part $k/$parts once more"
 	done
 	if [ -n "$summary" ]; then
