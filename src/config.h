@@ -5,6 +5,7 @@
 #define MOTE_CONFIG_H
 
 #include "err.h"
+#include "mem.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -19,7 +20,12 @@ enum disk_io {
 	DISK_IO_SYNC,  /* preadv/pwritev on the I/O thread */
 };
 
+#define CONFIG_ID_LEN 64 /* Firecracker's drive_id, iface_id, vsock_id */
+
 struct disk_config {
+	char drive_id[CONFIG_ID_LEN]; /* the API's name for it; "" from the command line */
+	bool is_root;                 /* root=/dev/vdX (or PARTUUID=) goes on the command line */
+	char partuuid[64];            /* "" for root=/dev/vdX */
 	char path[4096];
 	bool ro;
 	char id[BLK_ID_LEN + 1]; /* "" for a serial made from the file's identity */
@@ -28,15 +34,25 @@ struct disk_config {
 };
 
 struct net_config {
-	char tap[16]; /* IFNAMSIZ */
+	char iface_id[CONFIG_ID_LEN]; /* the API's name for it; "" from the command line */
+	char tap[16];                 /* IFNAMSIZ */
 	uint8_t mac[6];
 	bool has_mac;
 };
 
 struct vsock_config {
 	bool on;
+	char vsock_id[CONFIG_ID_LEN]; /* Firecracker's optional name, kept for /vm/config */
 	uint32_t cid;
 	char uds[108]; /* sun_path */
+};
+
+struct balloon_config {
+	bool on;
+	uint32_t amount_mib;               /* the target: MiB the guest should give up */
+	bool deflate_on_oom;               /* VIRTIO_BALLOON_F_DEFLATE_ON_OOM */
+	uint32_t stats_polling_interval_s; /* 0: no statistics queue */
+	bool free_page_reporting;          /* VIRTIO_BALLOON_F_REPORTING (mote's default) */
 };
 
 struct vm_devices {
@@ -46,7 +62,54 @@ struct vm_devices {
 	int nr_nets;
 	struct vsock_config vsock;
 	bool no_rng;
+	struct balloon_config balloon;
 };
+
+/* Where logs and metrics go (Firecracker's logger and metrics objects). */
+struct log_config {
+	char path[4096]; /* "" for none */
+	int level;       /* enum log_level */
+	bool show_level;
+	bool show_origin;
+};
+
+/* Everything a VM is made from: the command line, a JSON config file and the
+ * API all fill this one model; config_check_vm says what is wrong with it. */
+struct vm_config {
+	char kernel[4096]; /* "" until given */
+	char initrd[4096]; /* "" for none */
+	char *cmdline;     /* malloc'd; NULL for the default */
+	uint64_t mem_size; /* bytes */
+	int cpus;
+	bool smt;               /* Firecracker's machine-config smt, kept for /vm/config */
+	bool track_dirty_pages; /* kept for /vm/config until snapshots use it */
+	struct mem_opts mem;
+	bool no_acpi;
+	struct vm_devices devs;
+	struct log_config logger;
+	char metrics_path[4096]; /* "" for none */
+	int trace;               /* 0 off, 1 text, 2 JSON */
+	bool verbose;
+	bool no_kvm_check;
+};
+
+/* Fills @c with the defaults: 128 MiB, 1 vCPU, the balloon on with free page
+ * reporting, entropy on. */
+void config_init(struct vm_config *c);
+
+/* Frees what @c holds (the command line). */
+void config_free(struct vm_config *c);
+
+/* Sets @c's kernel command line to a copy of @s (NULL: the default). */
+int config_set_cmdline(struct vm_config *c, const char *s, struct err *e);
+
+/* The command line @c boots with: its own, or the default. */
+const char *config_cmdline(const struct vm_config *c);
+
+/* Checks a whole configuration before a boot: a kernel given, the memory
+ * and vCPU count in range, the devices consistent (config_check), one root
+ * drive at most; -1 with @e saying what is wrong. */
+int config_check_vm(const struct vm_config *c, struct err *e);
 
 /* Parses "PATH[,ro][,id=ID][,io=io_uring|sync][,cache=none|writeback]" into @d; -1 with @e naming
  * the word and what is wrong. */
