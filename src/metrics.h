@@ -70,7 +70,9 @@ static inline void metrics_inc(enum metric m)
 	metrics_add(m, 1);
 }
 
-/* Sets counter @m to @v (for times and gauges). */
+/* Sets counter @m to @v: for the times and gauges (api_server
+ * process_startup_*, vmm *_us), which the JSON lines report as they are,
+ * not as a delta; metrics.c lists them. */
 void metrics_set(enum metric m, uint64_t v);
 
 /* The current value of counter @m. */
@@ -81,8 +83,9 @@ void metrics_reset(void);
 
 /* Writes one JSON line of every counter, grouped as Firecracker groups them,
  * with "utc_timestamp_ms"; the counts since the previous line for the
- * counters Firecracker resets (all but the api_server times), as it does.
- * Returns 0, or -1 if the write failed. */
+ * counters Firecracker resets (all but the times set with metrics_set), as
+ * it does. Returns 0, or -1 if the write failed (the next line then carries
+ * these counts too). */
 int metrics_write_json(FILE *out);
 
 /* Writes every counter in the Prometheus text format (mote_<group>_<name>,
@@ -94,8 +97,22 @@ int metrics_write_prometheus(FILE *out);
  * path and the reason. */
 int metrics_open(const char *path, struct err *e);
 
+/* Closes the metrics file, if one is open (tests; a new VM in the process). */
+void metrics_close(void);
+
 /* Writes one line to the metrics file if one is open (FlushMetrics, and
- * every 60 s); -1 with @e if none is open or the write failed. */
+ * every 60 s), in one write(2); -1 with @e if none is open or the write
+ * failed or was short, which counts logger.missed_metrics_count (the counts
+ * then go in the next line). */
 int metrics_flush(struct err *e);
+
+struct evloop;
+
+/* Flushes the metrics file, when one is open, every 60 s from the I/O
+ * thread's loop @l (a timerfd); -1 with @e if the timer cannot be made. */
+int metrics_start_timer(struct evloop *l, struct err *e);
+
+/* Takes the timer out of @l and closes it; no-op if it never started. */
+void metrics_stop_timer(struct evloop *l);
 
 #endif
