@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "err.h"
 
+#include "log.h"
+
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,12 +20,25 @@ int err_set(struct err *e, const char *fmt, ...)
 	return -1;
 }
 
-static void vreport(const char *fmt, va_list ap)
+static void vreport(enum log_level level, const char *fmt, va_list ap)
 {
 	char buf[ERR_MAX + 64];
 
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	fprintf(stderr, "mote: %s\n", buf);
+	log_msg(level, "mote", "%s", buf);
+}
+
+static void report(enum log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void report(enum log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(level, fmt, ap);
+	va_end(ap);
 }
 
 static void (*_Atomic die_hook)(const char *msg);
@@ -42,6 +57,7 @@ void die(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	log_msg(LOG_ERROR, "mote", "%s", msg);
 	if (hook)
 		hook(msg);
 	fprintf(stderr, "mote: %s\n", msg);
@@ -53,7 +69,7 @@ void usage_error(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vreport(fmt, ap);
+	vreport(LOG_ERROR, fmt, ap);
 	va_end(ap);
 	exit(EXIT_USAGE);
 }
@@ -63,7 +79,7 @@ void warnx_(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vreport(fmt, ap);
+	vreport(LOG_WARN, fmt, ap);
 	va_end(ap);
 }
 
@@ -94,8 +110,7 @@ void warn_limited(struct ratelimit *rl, const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	if (held)
-		fprintf(stderr, "mote: %s (and %lld more like it held back)\n", buf,
-		        (long long)held);
+		report(LOG_WARN, "%s (and %lld more like it held back)", buf, (long long)held);
 	else
-		fprintf(stderr, "mote: %s\n", buf);
+		report(LOG_WARN, "%s", buf);
 }

@@ -34,7 +34,7 @@ void err_on_die(void (*fn)(const char *msg));
  * command line that cannot be understood. */
 _Noreturn void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Prints "mote: <message>" to stderr. */
+/* Prints "mote: <message>" to stderr, and logs it at LOG_WARN. */
 void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* A kind of message a guest can cause, let out at most once a second. */
