@@ -5,6 +5,7 @@
 #include "err.h"
 #include "kvm.h"
 #include "kvm_check.h"
+#include "metrics.h"
 #include "trace.h"
 #include "x86/breakpoint.h"
 #include "x86/cpu.h"
@@ -75,6 +76,7 @@ static void handle_io(struct vcpu *v)
 	uint8_t *data = (uint8_t *)r + r->io.data_offset;
 	bool write = r->io.direction == KVM_EXIT_IO_OUT;
 
+	metrics_add(write ? METRIC_vcpu_exit_io_out : METRIC_vcpu_exit_io_in, r->io.count);
 	for (uint32_t i = 0; i < r->io.count; i++, data += r->io.size) {
 		bus_dispatch(v, BUS_PIO, r->io.port, data, r->io.size, write);
 		v->last_pio = data[0];
@@ -85,6 +87,7 @@ static void handle_mmio(struct vcpu *v)
 {
 	struct kvm_run *r = v->run;
 
+	metrics_inc(r->mmio.is_write ? METRIC_vcpu_exit_mmio_write : METRIC_vcpu_exit_mmio_read);
 	bus_dispatch(v, BUS_MMIO, r->mmio.phys_addr, r->mmio.data, r->mmio.len, r->mmio.is_write);
 }
 
@@ -151,19 +154,39 @@ static void handle_exit(struct vcpu *v)
 	switch (r->exit_reason) {
 	case KVM_EXIT_IO: handle_io(v); break;
 	case KVM_EXIT_MMIO: handle_mmio(v); break;
-	case KVM_EXIT_SHUTDOWN: triple_fault(v); break;
-	case KVM_EXIT_HLT: vm_stop(v->vm, VM_EXIT_POWEROFF, "guest halted"); break;
-	case KVM_EXIT_SYSTEM_EVENT: handle_system_event(v); break;
-	case KVM_EXIT_X86_WRMSR: kvmclock_trap_exit(v); break;
-	case KVM_EXIT_DEBUG: breakpoint_exit(v); break;
-	case KVM_EXIT_INTR: break;
+	case KVM_EXIT_SHUTDOWN:
+		metrics_inc(METRIC_vcpu_exit_other);
+		triple_fault(v);
+		break;
+	case KVM_EXIT_HLT:
+		metrics_inc(METRIC_vcpu_exit_hlt);
+		vm_stop(v->vm, VM_EXIT_POWEROFF, "guest halted");
+		break;
+	case KVM_EXIT_SYSTEM_EVENT:
+		metrics_inc(METRIC_vcpu_exit_system_event);
+		handle_system_event(v);
+		break;
+	case KVM_EXIT_X86_WRMSR:
+		metrics_inc(METRIC_vcpu_exit_other);
+		kvmclock_trap_exit(v);
+		break;
+	case KVM_EXIT_DEBUG:
+		metrics_inc(METRIC_vcpu_exit_other);
+		breakpoint_exit(v);
+		break;
+	case KVM_EXIT_INTR: metrics_inc(METRIC_vcpu_exit_intr); break;
 	case KVM_EXIT_FAIL_ENTRY:
+		metrics_inc(METRIC_vcpu_failures);
 		snprintf(what, sizeof(what), "KVM entry failed, reason 0x%llx",
 		         (unsigned long long)r->fail_entry.hardware_entry_failure_reason);
 		fail(v, what);
 		break;
-	case KVM_EXIT_INTERNAL_ERROR: internal_error(v); break;
+	case KVM_EXIT_INTERNAL_ERROR:
+		metrics_inc(METRIC_vcpu_failures);
+		internal_error(v);
+		break;
 	default:
+		metrics_inc(METRIC_vcpu_failures);
 		snprintf(what, sizeof(what), "unexpected KVM exit reason %u", r->exit_reason);
 		fail(v, what);
 		break;
@@ -189,6 +212,7 @@ void vcpu_loop(struct vcpu *v)
 		int ret = kvm_ioctl_try(v->fd, KVM_RUN, NULL);
 
 		if (ret == -EINTR || ret == -EAGAIN) {
+			metrics_inc(METRIC_vcpu_exit_intr);
 			/* A kick: vm_stop sets the exit before immediate_exit, so
 			 * the loop condition still sees a stop after this reset. */
 			v->run->immediate_exit = 0;
@@ -196,6 +220,7 @@ void vcpu_loop(struct vcpu *v)
 			continue;
 		}
 		if (ret < 0) {
+			metrics_inc(METRIC_vcpu_failures);
 			fail(v, strerror(-ret)); /* KVM_RUN itself failed */
 			break;
 		}
