@@ -5,6 +5,7 @@
 #include "../block/disk.h"
 #include "../device.h"
 #include "../err.h"
+#include "../metrics.h"
 #include "../vm.h"
 #include "blk.h"
 #include "blk_req.h"
@@ -55,6 +56,7 @@ struct inflight {
 	uint64_t len; /* bytes the read or write must move */
 	uint64_t off;
 	uint16_t gen; /* the device's reset generation when it went in */
+	uint8_t type; /* BLK_T_IN, BLK_T_OUT or BLK_T_FLUSH */
 	bool busy;
 	bool write;
 	int niov;
@@ -205,6 +207,27 @@ static int do_get_id(struct blk *b, const struct blk_req *r)
 	return BLK_S_OK;
 }
 
+/* Counts a request of @type moving @len bytes that ended with status @st. */
+static void count(uint32_t type, uint64_t len, int st)
+{
+	if (st != BLK_S_OK) {
+		metrics_inc(METRIC_block_io_errors);
+		return;
+	}
+	switch (type) {
+	case BLK_T_IN:
+		metrics_inc(METRIC_block_read_count);
+		metrics_add(METRIC_block_read_bytes, len);
+		break;
+	case BLK_T_OUT:
+		metrics_inc(METRIC_block_write_count);
+		metrics_add(METRIC_block_write_bytes, len);
+		break;
+	case BLK_T_FLUSH: metrics_inc(METRIC_block_flush_count); break;
+	default: break;
+	}
+}
+
 /* Serves @r at once, on this thread; returns its status. */
 static int do_sync(struct blk *b, struct blk_req *r)
 {
@@ -263,6 +286,7 @@ static bool do_uring(struct blk *b, int q, uint16_t head, struct blk_req *r)
 	    .len = r->type == BLK_T_FLUSH ? 0 : r->len,
 	    .off = r->sector * DISK_SECTOR,
 	    .gen = b->gen,
+	    .type = (uint8_t)r->type,
 	    .busy = true,
 	    .write = r->type == BLK_T_OUT,
 	    .niov = r->niov,
@@ -296,10 +320,14 @@ static bool serve(struct blk *b, int q)
 			virtio_mmio_fail(&b->dev, "a request without a status byte");
 			return false;
 		}
+		if (st != BLK_S_OK)
+			metrics_inc(METRIC_block_invalid_reqs_count);
 		if (st == BLK_S_OK && b->uring && do_uring(b, q, head, &r))
 			continue;
-		if (st == BLK_S_OK)
+		if (st == BLK_S_OK) {
 			st = do_sync(b, &r);
+			count(r.type, r.len, st);
+		}
 		*r.status = (uint8_t)st;
 		if (virtq_push(vq, &b->dev.vm->mem, head, st == BLK_S_OK ? r.written : 1, &e) < 0)
 			n = -1;
@@ -357,6 +385,7 @@ static void complete(struct blk *b, const struct io_uring_cqe *cqe)
 	b->pending--;
 	if (!ok && cqe->res > 0 && (uint64_t)cqe->res < f->len)
 		ok = finish_short(b, f, (uint64_t)cqe->res);
+	count(f->type, f->len, ok ? BLK_S_OK : BLK_S_IOERR);
 	if (!b->dev.q[q].ready || (b->dev.status & VIRTIO_STATUS_NEEDS_RESET))
 		return; /* the driver stopped the queue meanwhile */
 	*f->status = ok ? BLK_S_OK : BLK_S_IOERR;
