@@ -6,6 +6,7 @@
 #include "../config.h"
 #include "../device.h"
 #include "../err.h"
+#include "../metrics.h"
 #include "../net/tap.h"
 #include "../vm.h"
 #include "mmio.h"
@@ -99,6 +100,13 @@ static bool rx_ready(const struct net *n)
 	       d->q[Q_RX].ready;
 }
 
+/* Counts a frame of @len bytes with its virtio_net_hdr (the header is not counted). */
+static void count_frame(enum metric packets, enum metric bytes, ssize_t len)
+{
+	metrics_inc(packets);
+	metrics_add(bytes, len > NET_HDR_LEN ? (uint64_t)(len - NET_HDR_LEN) : 0);
+}
+
 /* Sends one transmit chain @bufs[0..k) to the tap, or drops it. */
 static void tx_frame(struct net *n, int k)
 {
@@ -113,9 +121,12 @@ static void tx_frame(struct net *n, int k)
 	do
 		w = writev(n->tap.fd, n->txiov, niov);
 	while (w < 0 && errno == EINTR);
-	if (w >= 0)
+	if (w >= 0) {
+		count_frame(METRIC_net_tx_packets_count, METRIC_net_tx_bytes_count, w);
 		return;
+	}
 	n->tx_dropped++;
+	metrics_inc(METRIC_net_tx_fails);
 	/* A full queue (EAGAIN, ENOBUFS) or a tap that is down (EIO) drops
 	 * frames as a wire would; anything else is worth a word. */
 	if (errno != EAGAIN && errno != ENOBUFS && errno != EIO)
@@ -185,6 +196,7 @@ static int rx_direct(struct net *n, struct err *e)
 		return -1;
 	net_iov_write(n->rx.iov, niov, offsetof(struct net_hdr, num_buffers), &one, sizeof(one));
 	q->last_avail = t.last_avail;
+	count_frame(METRIC_net_rx_packets_count, METRIC_net_rx_bytes_count, got);
 	return virtq_fill(q, m, head, (uint32_t)got, e) < 0 ? -2 : 1;
 }
 
@@ -217,6 +229,9 @@ static enum rx_step rx_place(struct net *n, struct err *e)
 		return RX_NO_BUFS;
 	if (r == NET_RX_DROPPED)
 		n->rx_dropped++;
+	else
+		count_frame(METRIC_net_rx_packets_count, METRIC_net_rx_bytes_count,
+		            (ssize_t)n->pending);
 	n->pending = 0;
 	return RX_MORE;
 }

@@ -3,6 +3,7 @@
 #include "../config.h"
 #include "../device.h"
 #include "../err.h"
+#include "../metrics.h"
 #include "../vm.h"
 #include "mmio.h"
 
@@ -56,11 +57,14 @@ static void rng_notify(struct virtio_mmio *d, int q)
 	struct virtq_buf bufs[RNG_MAX_BUFS];
 	uint16_t head, old = vq->used_idx;
 	struct err e;
+	uint32_t len;
 	int n = 0;
 
 	while (atomic_load(&d->vm->exit) == VM_RUNNING &&
 	       (n = virtq_pop(vq, &d->vm->mem, bufs, RNG_MAX_BUFS, &head, &e)) > 0) {
-		if (virtq_push(vq, &d->vm->mem, head, fill(d->opaque, bufs, n), &e) < 0) {
+		len = fill(d->opaque, bufs, n);
+		metrics_add(METRIC_entropy_entropy_bytes, len);
+		if (virtq_push(vq, &d->vm->mem, head, len, &e) < 0) {
 			n = -1;
 			break;
 		}

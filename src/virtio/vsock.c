@@ -8,6 +8,7 @@
 #include "../config.h"
 #include "../device.h"
 #include "../err.h"
+#include "../metrics.h"
 #include "../vm.h"
 #include "mmio.h"
 #include "vsock_pkt.h"
@@ -323,6 +324,7 @@ static struct conn *conn_new(struct vsock *v, int fd, enum vsock_state state, ui
 	c->src = (struct ev_source){fd, on_conn, c};
 	vsock_conn_init(&c->st, state, host_port, guest_port);
 	v->nr_conns++;
+	metrics_inc(METRIC_vsock_conns_added);
 	return c;
 }
 
@@ -589,6 +591,7 @@ static void tx_drain(struct vsock *v)
 	while (atomic_load(&d->vm->exit) == VM_RUNNING &&
 	       (n = virtq_pop(q, &d->vm->mem, bufs, MAX_BUFS, &head, &e)) > 0) {
 		tx_packet(v, bufs, n);
+		metrics_inc(METRIC_vsock_tx_packets_count);
 		if (virtq_push(q, &d->vm->mem, head, 0, &e) < 0) {
 			n = -1;
 			break;
@@ -705,6 +708,7 @@ static void rx_pump(struct vsock *v)
 		}
 		if (!written)
 			continue;
+		metrics_inc(METRIC_vsock_rx_packets_count);
 		if (virtq_push(q, &d->vm->mem, head, (uint32_t)written, &e) < 0)
 			n = -1;
 		if (n < 0)
