@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "uart16550.h"
 
+#include "../metrics.h"
+
 #include <string.h>
 
 void uart_init(struct uart *u, uart_tx_fn *tx, uart_irq_fn *irq, void *opaque)
@@ -27,6 +29,7 @@ static uint8_t rx_pop(struct uart *u)
 		return 0;
 	b = u->rx[tail % UART_RX_SIZE];
 	atomic_store_explicit(&u->rx_tail, tail + 1, memory_order_release);
+	metrics_inc(METRIC_uart_read_count);
 	return b;
 }
 
@@ -105,8 +108,10 @@ static void write_fcr(struct uart *u, uint8_t val)
 
 static void write_thr(struct uart *u, uint8_t val)
 {
-	if (!(u->mcr & UART_MCR_LOOP) && u->tx)
+	if (!(u->mcr & UART_MCR_LOOP) && u->tx) {
 		u->tx(u, val);
+		metrics_inc(METRIC_uart_write_count);
+	}
 	u->thre_pending = true; /* sent at once */
 	raise_if_pending(u);
 }

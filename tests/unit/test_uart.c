@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "hw/uart16550.h"
+#include "metrics.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -478,12 +479,33 @@ static void test_rx_two_threads_interrupts(void **state)
 	assert_int_equal(uart_read(&u, UART_IIR), UART_IIR_NO_INT);
 }
 
+/* uart.write_count: bytes sent (not looped back); read_count: bytes the
+ * guest took from RBR (not reads of an empty RBR, not DLL). */
+static void test_metrics(void **state)
+{
+	(void)state;
+	metrics_reset();
+	uart_write(&u, UART_RBR, 'a');
+	uart_write(&u, UART_RBR, 'b');
+	uart_write(&u, UART_MCR, UART_MCR_LOOP);
+	uart_write(&u, UART_RBR, 'c');
+	assert_int_equal(metrics_get(METRIC_uart_write_count), 2);
+	receive("xy");
+	assert_int_equal(uart_read(&u, UART_RBR), 'x');
+	assert_int_equal(uart_read(&u, UART_RBR), 'y');
+	uart_read(&u, UART_RBR);
+	uart_write(&u, UART_LCR, UART_LCR_DLAB);
+	uart_read(&u, UART_RBR);
+	assert_int_equal(metrics_get(METRIC_uart_read_count), 2);
+}
+
 #define T(f) cmocka_unit_test_setup(f, setup)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    T(test_power_on),
+	    T(test_metrics),
 	    T(test_dlab_divisor),
 	    T(test_dlab_does_not_consume_rx),
 	    T(test_ier_low_bits),
