@@ -234,8 +234,11 @@ int metrics_start_timer(struct evloop *l, struct err *e)
 	    .it_interval = {.tv_sec = METRICS_PERIOD_S},
 	    .it_value = {.tv_sec = METRICS_PERIOD_S},
 	};
-	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	int fd;
 
+	if (timer.fd >= 0)
+		return 0; /* already running */
+	fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (fd < 0)
 		return err_set(e, "metrics: timerfd_create: %m");
 	if (timerfd_settime(fd, 0, &every, NULL) < 0) {

@@ -109,7 +109,8 @@ int metrics_flush(struct err *e);
 struct evloop;
 
 /* Flushes the metrics file, when one is open, every 60 s from the I/O
- * thread's loop @l (a timerfd); -1 with @e if the timer cannot be made. */
+ * thread's loop @l (a timerfd; one timer, a second call is a no-op); -1
+ * with @e if the timer cannot be made. */
 int metrics_start_timer(struct evloop *l, struct err *e);
 
 /* Takes the timer out of @l and closes it; no-op if it never started. */
