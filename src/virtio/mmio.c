@@ -426,6 +426,13 @@ void virtio_mmio_used(struct virtio_mmio *d, int q, uint16_t old_used)
 		virtio_mmio_interrupt(d);
 }
 
+void virtio_mmio_config_changed(struct virtio_mmio *d)
+{
+	d->config_gen++;
+	if (d->status & VIRTIO_STATUS_DRIVER_OK)
+		raise(d, 2); /* configuration change */
+}
+
 void virtio_mmio_fail(struct virtio_mmio *d, const char *why)
 {
 	/* A driver can fail, reset and fail again in a loop. */

@@ -128,6 +128,11 @@ void virtio_mmio_aml(int slot, struct aml *a);
  * unconditionally. */
 void virtio_mmio_interrupt(struct virtio_mmio *d);
 
+/* Tells the driver that the device's config space changed: a new config
+ * generation and, once the driver runs (DRIVER_OK), interrupt status bit
+ * 1. Under the device's lock. */
+void virtio_mmio_config_changed(struct virtio_mmio *d);
+
 /* Stops @d after a driver error: prints "virtio-NAME: WHY" once, sets
  * DEVICE_NEEDS_RESET and ignores its queues until the driver resets it. */
 void virtio_mmio_fail(struct virtio_mmio *d, const char *why);
