@@ -36,9 +36,17 @@ static struct vm vm;
  * its own device (FUZZ_DEVICE) and configuration (fuzz_device_config). */
 #ifndef FUZZ_DEVICE
 #define FUZZ_DEVICE "balloon"
+#include "config.h"
+
+/* Every queue and feature: inflate, deflate, statistics, reporting. */
+static struct vm_devices fuzz_devs = {.balloon = {.on = true,
+                                                  .deflate_on_oom = true,
+                                                  .stats_polling_interval_s = 3600,
+                                                  .free_page_reporting = true}};
+
 static void fuzz_device_config(struct vm *v)
 {
-	v->balloon = true;
+	v->devs = &fuzz_devs;
 }
 #endif
 

@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "config.h"
 #include "device.h"
 #include "vm.h"
 #include "x86/acpi.h"
@@ -71,11 +72,12 @@ static void vm_devices(void *opaque, struct aml *a)
 static uint64_t build(int cpus)
 {
 	static struct vm vm;
+	static struct vm_devices devs = {.balloon = {.on = true, .free_page_reporting = true}};
 	struct err e;
 	uint64_t rsdp;
 
 	memset(&vm, 0, sizeof(vm));
-	vm.balloon = true;
+	vm.devs = &devs;
 	rsdp = acpi_build(&mem, cpus, vm_devices, &vm, &e);
 	assert_int_equal(rsdp, ACPI_BASE);
 	return rsdp;
