@@ -132,6 +132,8 @@ static int pfns(struct balloon *b, enum role r, const struct virtq_buf *buf, str
 	const struct guest_mem *m = &b->dev.vm->mem;
 	const uint8_t *p = guest_ptr(m, buf->addr, buf->len);
 
+	if (!buf->len) /* no bytes: wherever it points */
+		return 0;
 	if (!p)
 		return err_set(e, "page frame buffer [0x%llx, +%u) is not guest RAM",
 		               (unsigned long long)buf->addr, buf->len);
@@ -228,6 +230,8 @@ static int gather(const struct guest_mem *m, const struct virtq_buf *bufs, int n
 	for (int i = 0; i < n; i++) {
 		const uint8_t *p = guest_ptr(m, bufs[i].addr, bufs[i].len);
 
+		if (!bufs[i].len)
+			continue;
 		if (!p)
 			return err_set(e, "statistics buffer [0x%llx, +%u) is not guest RAM",
 			               (unsigned long long)bufs[i].addr, bufs[i].len);
