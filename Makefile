@@ -23,7 +23,8 @@ HARDEN_CFLAGS := -fPIE -fstack-protector-strong -U_FORTIFY_SOURCE -D_FORTIFY_SOU
 # Static PIE: no dynamic loader between exec and the first KVM_RUN, yet an
 # address that changes with every run; full RELRO, non-executable stack.
 HARDEN_LDFLAGS := -static-pie -Wl,-z,relro,-z,now,-z,noexecstack
-MOTE_CFLAGS := -std=gnu11 $(WARNINGS) -D_GNU_SOURCE -MMD -MP $(HARDEN_CFLAGS)
+MOTE_CFLAGS := -std=gnu11 $(WARNINGS) -D_GNU_SOURCE -MMD -MP $(HARDEN_CFLAGS) \
+	-isystem /usr/share/include/llhttp
 MOTE_LDFLAGS := $(HARDEN_LDFLAGS)
 # SANITIZE=1 (mk/sanitize.mk): AddressSanitizer and UBSan, built in
 # $(BUILD)/asan; a BUILD ending in /asan is always that build. Their runtimes
@@ -39,9 +40,14 @@ MOTE_LDFLAGS := -pie $(filter-out -static-pie,$(HARDEN_LDFLAGS))
 endif
 LDLIBS += -lpthread -ljson-c -luring
 
-SRCS := $(wildcard src/*.c src/x86/*.c src/boot/*.c src/hw/*.c src/virtio/*.c src/block/*.c src/net/*.c)
+SRCS := $(wildcard src/*.c src/x86/*.c src/boot/*.c src/hw/*.c src/virtio/*.c src/block/*.c src/net/*.c src/api/*.c)
 ASM_SRCS := $(wildcard src/x86/*.S)
-OBJS := $(SRCS:%.c=$(BUILD)/%.o) $(ASM_SRCS:%.S=$(BUILD)/%.o)
+# The API's HTTP parser: llhttp (Node.js's), as Debian's node-llhttp ships
+# its C sources; built here with mote's hardening flags, its own warnings.
+LLHTTP_DIR ?= /usr/share/llhttp
+LLHTTP_INC ?= /usr/share/include/llhttp
+LLHTTP_OBJS := $(BUILD)/llhttp/api.o $(BUILD)/llhttp/http.o $(BUILD)/llhttp/llhttp.o
+OBJS := $(SRCS:%.c=$(BUILD)/%.o) $(ASM_SRCS:%.S=$(BUILD)/%.o) $(LLHTTP_OBJS)
 MOTE := $(BUILD)/mote
 export MOTE
 
@@ -56,6 +62,11 @@ $(BUILD)/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(MOTE_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/llhttp/%.o: $(LLHTTP_DIR)/%.c Makefile
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) -std=gnu11 -w -I$(LLHTTP_INC) $(filter-out -W% -MMD -MP,$(MOTE_CFLAGS)) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/%.o: %.S Makefile
 	@mkdir -p $(dir $@)

@@ -182,13 +182,16 @@ static bool same_image(const struct disk_config *a, const struct disk_config *b)
 
 int config_check(const struct vm_devices *d, struct err *e)
 {
+	char name[4200];
+
 	for (int i = 0; i < d->nr_disks; i++)
 		for (int j = 0; j < i; j++)
 			if (same_image(&d->disks[i], &d->disks[j]))
 				return err_set(e,
-				               "--disk %s: the same image as disk %d (%s): a VM "
+				               "%s: the same image as disk %d (%s): a VM "
 				               "gets each image once",
-				               d->disks[i].path, j, d->disks[j].path);
+				               config_disk_name(&d->disks[i], name, sizeof(name)),
+				               j, d->disks[j].path);
 	for (int i = 0; i < d->nr_nets; i++)
 		for (int j = 0; j < i; j++)
 			if (!strcmp(d->nets[i].tap, d->nets[j].tap))
@@ -197,4 +200,70 @@ int config_check(const struct vm_devices *d, struct err *e)
 				               "interface)",
 				               d->nets[i].tap);
 	return 0;
+}
+
+#define DEFAULT_MEMORY_MIB 128
+
+void config_init(struct vm_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->mem_size = (uint64_t)DEFAULT_MEMORY_MIB << 20;
+	c->cpus = 1;
+	c->devs.balloon.on = true;
+	c->devs.balloon.free_page_reporting = true;
+}
+
+void config_free(struct vm_config *c)
+{
+	free(c->cmdline);
+	c->cmdline = NULL;
+}
+
+int config_set_cmdline(struct vm_config *c, const char *s, struct err *e)
+{
+	char *copy = NULL;
+
+	if (s && !(copy = strdup(s)))
+		return err_set(e, "no memory for a command line of %zu bytes", strlen(s));
+	free(c->cmdline);
+	c->cmdline = copy;
+	return 0;
+}
+
+const char *config_cmdline(const struct vm_config *c)
+{
+	return c->cmdline ? c->cmdline : CONFIG_DEFAULT_CMDLINE;
+}
+
+/* How an error names disk @d: by its drive_id, or as the user gave it. */
+const char *config_disk_name(const struct disk_config *d, char *buf, size_t size)
+{
+	if (d->drive_id[0])
+		snprintf(buf, size, "drive '%s'", d->drive_id);
+	else
+		snprintf(buf, size, "--disk %s", d->path);
+	return buf;
+}
+
+int config_check_vm(const struct vm_config *c, struct err *e)
+{
+	int roots = 0;
+
+	if (!c->kernel[0])
+		return err_set(e, "no kernel: give --kernel, or boot-source's kernel_image_path");
+	if (c->mem_size < CONFIG_MIN_MEMORY)
+		return err_set(e, "memory %llu MiB: a VM needs at least %llu MiB",
+		               (unsigned long long)(c->mem_size >> 20),
+		               (unsigned long long)(CONFIG_MIN_MEMORY >> 20));
+	if (c->cpus < 1 || c->cpus > CONFIG_MAX_CPUS)
+		return err_set(e, "%d vCPUs: a VM has 1 to %d (and no more than KVM allows)",
+		               c->cpus, CONFIG_MAX_CPUS);
+	for (int i = 0; i < c->devs.nr_disks; i++)
+		roots += c->devs.disks[i].is_root;
+	if (roots > 1)
+		return err_set(e, "%d root drives: a VM boots from one", roots);
+	if (c->devs.balloon.on && ((uint64_t)c->devs.balloon.amount_mib << 20) > c->mem_size)
+		return err_set(e, "balloon amount_mib %u: more than the VM's %llu MiB",
+		               c->devs.balloon.amount_mib, (unsigned long long)(c->mem_size >> 20));
+	return config_check(&c->devs, e);
 }

@@ -8,6 +8,7 @@
 #include "mem.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define CONFIG_MAX_DISKS 8
@@ -20,7 +21,12 @@ enum disk_io {
 	DISK_IO_SYNC,  /* preadv/pwritev on the I/O thread */
 };
 
-#define CONFIG_ID_LEN 64 /* Firecracker's drive_id, iface_id, vsock_id */
+#define CONFIG_DEFAULT_CMDLINE "console=ttyS0"
+#define CONFIG_MIN_MEMORY      (16ULL << 20)
+#define CONFIG_MAX_CPUS        254 /* xAPIC IDs, ACPI's MADT and the MP table */
+#define CONFIG_ID_LEN                                                                            \
+	64 /* Firecracker's drive_id, iface_id, vsock_id */ /* Firecracker's drive_id, iface_id, \
+	                                                       vsock_id */
 
 struct disk_config {
 	char drive_id[CONFIG_ID_LEN]; /* the API's name for it; "" from the command line */
@@ -30,7 +36,8 @@ struct disk_config {
 	bool ro;
 	char id[BLK_ID_LEN + 1]; /* "" for a serial made from the file's identity */
 	enum disk_io io;
-	bool direct; /* cache=none: reads and writes bypass the host's page cache */
+	bool direct;    /* cache=none: reads and writes bypass the host's page cache */
+	bool writeback; /* Firecracker's cache_type Writeback (mote honours flushes either way) */
 };
 
 struct net_config {
@@ -110,6 +117,9 @@ const char *config_cmdline(const struct vm_config *c);
  * and vCPU count in range, the devices consistent (config_check), one root
  * drive at most; -1 with @e saying what is wrong. */
 int config_check_vm(const struct vm_config *c, struct err *e);
+
+/* Writes how errors name disk @d ("drive 'ID'" or "--disk PATH") into @buf; returns @buf. */
+const char *config_disk_name(const struct disk_config *d, char *buf, size_t size);
 
 /* Parses "PATH[,ro][,id=ID][,io=io_uring|sync][,cache=none|writeback]" into @d; -1 with @e naming
  * the word and what is wrong. */

@@ -20,11 +20,20 @@ int err_set(struct err *e, const char *fmt, ...)
 	return -1;
 }
 
+/* The last message this thread printed, for errors that name it. */
+static _Thread_local char last_warning[ERR_MAX];
+
+const char *err_last_warning(void)
+{
+	return last_warning[0] ? last_warning : "see mote's messages";
+}
+
 static void vreport(enum log_level level, const char *fmt, va_list ap)
 {
 	char buf[ERR_MAX + 64];
 
 	vsnprintf(buf, sizeof(buf), fmt, ap);
+	snprintf(last_warning, sizeof(last_warning), "%.*s", ERR_MAX - 1, buf);
 	fprintf(stderr, "mote: %s\n", buf);
 	log_msg(level, "mote", "%s", buf);
 }

@@ -37,6 +37,10 @@ _Noreturn void usage_error(const char *fmt, ...) __attribute__((format(printf, 1
 /* Prints "mote: <message>" to stderr, and logs it at LOG_WARN. */
 void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The last message warnx_ or usage_error printed on this thread (a device's
+ * reason for refusing its set-up), or a pointer to the log. */
+const char *err_last_warning(void);
+
 /* A kind of message a guest can cause, let out at most once a second. */
 struct ratelimit {
 	_Atomic uint64_t next_ns;    /* when the next one may go out */

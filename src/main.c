@@ -1,21 +1,15 @@
 // SPDX-License-Identifier: MIT
 /* mote: a microVM monitor for Linux on KVM. */
-#include "boot/boot.h"
-#include "boot/cmdline.h"
-#include "bus.h"
+#include "api/api.h"
 #include "config.h"
-#include "device.h"
 #include "err.h"
+#include "fc_config.h"
 #include "kvm_check.h"
+#include "log.h"
 #include "mem.h"
+#include "metrics.h"
 #include "trace.h"
-#include "vcpu.h"
-#include "virtio/blk.h"
-#include "vm.h"
-#include "x86/acpi.h"
-#include "x86/mptable.h"
-#include "x86/breakpoint.h"
-#include "x86/layout.h"
+#include "vmm.h"
 
 #include <errno.h>
 #include <ctype.h>
@@ -26,21 +20,14 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#define MOTE_VERSION    "0.1.0"
 #define DEFAULT_MEMORY  "128M"
-#define DEFAULT_CMDLINE "console=ttyS0"
+#define DEFAULT_CMDLINE CONFIG_DEFAULT_CMDLINE
 
 struct run_options {
-	struct boot_config boot;
-	const char *memory;
-	bool verbose;
-	struct mem_opts mem;
-	int trace; /* 0 off, 1 text, 2 JSON */
-	bool no_balloon;
-	bool no_kvm_check;
-	bool no_acpi;
-	int cpus;
-	struct vm_devices devs;
+	struct vm_config cfg;
+	const char *api_sock;    /* --api-sock PATH */
+	const char *config_file; /* --config-file FILE */
+	const char *vm_option;   /* the first option that configures the VM itself */
 };
 
 static void usage(FILE *out)
@@ -64,6 +51,8 @@ static void usage(FILE *out)
 static void run_usage(FILE *out)
 {
 	fputs("usage: mote run --kernel PATH [options]\n"
+	      "       mote run --config-file FILE [--api-sock PATH]\n"
+	      "       mote run --api-sock PATH\n"
 	      "\n"
 	      "Boots a kernel directly, without firmware: an uncompressed vmlinux through its\n"
 	      "PVH entry, or a bzImage through the Linux 64-bit boot protocol. Kernel segments\n"
@@ -72,7 +61,16 @@ static void run_usage(FILE *out)
 	      "guest Ctrl-Alt-Del. mote exits 0 when the guest reboots or powers off.\n"
 	      "\n"
 	      "options:\n"
-	      "  -k, --kernel PATH     kernel: PVH vmlinux or bzImage (required)\n"
+	      "  -k, --kernel PATH     kernel: PVH vmlinux or bzImage (required unless a\n"
+	      "                        config file or the API gives it)\n"
+	      "      --api-sock PATH   serve Firecracker's REST API (HTTP/1.1) on the Unix\n"
+	      "                        socket PATH, made with mode 0600 (an existing PATH is\n"
+	      "                        refused); without a kernel, mote waits for the API's\n"
+	      "                        InstanceStart (see docs/api.md)\n"
+	      "      --config-file FILE\n"
+	      "                        boot the VM Firecracker's JSON config FILE describes\n"
+	      "                        (boot-source, machine-config, drives, ...); not with\n"
+	      "                        the options that describe the VM\n"
 	      "  -i, --initrd PATH     initial ramdisk (default: none)\n"
 	      "  -c, --cmdline STR     kernel command line (default: \"" DEFAULT_CMDLINE "\")\n"
 	      "  -m, --memory SIZE     guest RAM, e.g. 128M, 4G (default: " DEFAULT_MEMORY ")\n"
@@ -151,26 +149,87 @@ static int parse_cpus(const char *s)
 	return (int)n;
 }
 
-static void add_disk(struct run_options *o, const char *arg)
+static void add_disk(struct vm_devices *d, const char *arg)
 {
 	struct err e;
 
-	if (o->devs.nr_disks == CONFIG_MAX_DISKS)
+	if (d->nr_disks == CONFIG_MAX_DISKS)
 		usage_error("--disk %s: at most %d disks", arg, CONFIG_MAX_DISKS);
-	if (config_parse_disk(arg, &o->devs.disks[o->devs.nr_disks], &e) < 0)
+	if (config_parse_disk(arg, &d->disks[d->nr_disks], &e) < 0)
 		usage_error("%s", e.msg);
-	o->devs.nr_disks++;
+	d->nr_disks++;
 }
 
-static void add_net(struct run_options *o, const char *arg)
+static void add_net(struct vm_devices *d, const char *arg)
 {
 	struct err e;
 
-	if (o->devs.nr_nets == CONFIG_MAX_NETS)
+	if (d->nr_nets == CONFIG_MAX_NETS)
 		usage_error("--net %s: at most %d network interfaces", arg, CONFIG_MAX_NETS);
-	if (config_parse_net(arg, &o->devs.nets[o->devs.nr_nets], &e) < 0)
+	if (config_parse_net(arg, &d->nets[d->nr_nets], &e) < 0)
 		usage_error("%s", e.msg);
-	o->devs.nr_nets++;
+	d->nr_nets++;
+}
+
+static void set_path(char *dst, size_t size, const char *opt, const char *path)
+{
+	if (!*path || strlen(path) >= size)
+		usage_error("%s '%s': a path of 1 to %zu bytes", opt, path, size - 1);
+	snprintf(dst, size, "%s", path);
+}
+
+/* Applies the options that describe the VM itself (not --api-sock,
+ * --config-file, --boot-trace, --verbose, --no-kvm-check); false if @c is
+ * not one of them. */
+static bool vm_option(struct vm_config *cfg, int c, const char *arg)
+{
+	struct err e;
+
+	switch (c) {
+	case 'k': set_path(cfg->kernel, sizeof(cfg->kernel), "--kernel", arg); break;
+	case 'i': set_path(cfg->initrd, sizeof(cfg->initrd), "--initrd", arg); break;
+	case 'c':
+		if (config_set_cmdline(cfg, arg, &e) < 0)
+			usage_error("%s", e.msg);
+		break;
+	case 'm':
+		if (parse_size(arg, &cfg->mem_size) < 0)
+			usage_error("--memory '%s': not a size (use e.g. 128M or 4G)", arg);
+		break;
+	case 'C': cfg->cpus = parse_cpus(arg); break;
+	case 'T': cfg->mem.thp = MEM_THP_ON; break;
+	case 'n': cfg->mem.thp = MEM_THP_OFF; break;
+	case 'P': cfg->mem.prefault = true; break;
+	case 'I': cfg->mem.private_images = true; break;
+	case 'N': cfg->devs.balloon.on = false; break;
+	case 'A': cfg->no_acpi = true; break;
+	case 'D': add_disk(&cfg->devs, arg); break;
+	case 'E': add_net(&cfg->devs, arg); break;
+	case 'S':
+		if (config_parse_vsock(arg, &cfg->devs.vsock, &e) < 0)
+			usage_error("%s", e.msg);
+		break;
+	case 'R': cfg->devs.no_rng = true; break;
+	case 'M':
+		if (mem_parse_backend(arg, &cfg->mem.backend) < 0)
+			usage_error("--memory-backend '%s': not a backend (anon, memfd or "
+			            "hugetlb)",
+			            arg);
+		break;
+	default: return false;
+	}
+	return true;
+}
+
+/* "--name" of the option that getopt_long returned as @c. */
+static const char *option_name(const struct option *opts, int c)
+{
+	static char buf[32];
+
+	while (opts->name && opts->val != c)
+		opts++;
+	snprintf(buf, sizeof(buf), "--%s", opts->name ? opts->name : "?");
+	return buf;
 }
 
 static int parse_run(int argc, char **argv, struct run_options *o)
@@ -195,47 +254,30 @@ static int parse_run(int argc, char **argv, struct run_options *o)
 	    {"vsock", required_argument, NULL, 'S'},
 	    {"no-rng", no_argument, NULL, 'R'},
 	    {"boot-trace", optional_argument, NULL, 'B'},
+	    {"api-sock", required_argument, NULL, 'a'},
+	    {"config-file", required_argument, NULL, 'F'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct err e;
-	int c;
+	struct vm_config *cfg = &o->cfg;
+	int c, idx = 0;
 
-	o->memory = DEFAULT_MEMORY;
-	o->cpus = 1;
-	o->boot.cmdline = DEFAULT_CMDLINE;
-	while ((c = getopt_long(argc, argv, "k:i:c:m:vh", opts, NULL)) != -1) {
+	config_init(cfg);
+	while ((c = getopt_long(argc, argv, "k:i:c:m:vh", opts, &idx)) != -1) {
+		if (vm_option(cfg, c, optarg)) {
+			if (!o->vm_option)
+				o->vm_option = option_name(opts, c);
+			continue;
+		}
 		switch (c) {
-		case 'k': o->boot.kernel = optarg; break;
-		case 'i': o->boot.initrd = optarg; break;
-		case 'c': o->boot.cmdline = optarg; break;
-		case 'm': o->memory = optarg; break;
-		case 'C': o->cpus = parse_cpus(optarg); break;
-		case 'v': o->verbose = true; break;
-		case 'T': o->mem.thp = MEM_THP_ON; break;
-		case 'n': o->mem.thp = MEM_THP_OFF; break;
-		case 'P': o->mem.prefault = true; break;
-		case 'I': o->mem.private_images = true; break;
-		case 'N': o->no_balloon = true; break;
-		case 'K': o->no_kvm_check = true; break;
-		case 'A': o->no_acpi = true; break;
-		case 'D': add_disk(o, optarg); break;
-		case 'E': add_net(o, optarg); break;
-		case 'S':
-			if (config_parse_vsock(optarg, &o->devs.vsock, &e) < 0)
-				usage_error("%s", e.msg);
-			break;
-		case 'R': o->devs.no_rng = true; break;
-		case 'M':
-			if (mem_parse_backend(optarg, &o->mem.backend) < 0)
-				usage_error("--memory-backend '%s': not a backend (anon, memfd or "
-				            "hugetlb)",
-				            optarg);
-			break;
+		case 'v': cfg->verbose = true; break;
+		case 'K': cfg->no_kvm_check = true; break;
+		case 'a': o->api_sock = optarg; break;
+		case 'F': o->config_file = optarg; break;
 		case 'B':
 			if (optarg && strcmp(optarg, "json") && strcmp(optarg, "text"))
 				usage_error("--boot-trace=%s: not a format (text or json)", optarg);
-			o->trace = optarg && !strcmp(optarg, "json") ? 2 : 1;
+			cfg->trace = optarg && !strcmp(optarg, "json") ? 2 : 1;
 			break;
 		case 'h': run_usage(stdout); exit(0);
 		default: run_usage(stderr); return -1;
@@ -243,82 +285,12 @@ static int parse_run(int argc, char **argv, struct run_options *o)
 	}
 	if (optind < argc)
 		usage_error("run: unexpected argument '%s' (see mote run --help)", argv[optind]);
-	if (config_check(&o->devs, &e) < 0)
-		usage_error("%s", e.msg);
-	if (!o->boot.kernel)
+	if (o->config_file && o->vm_option)
+		usage_error("run: %s describes the VM, and so does --config-file %s: give one",
+		            o->vm_option, o->config_file);
+	if (!cfg->kernel[0] && !o->config_file && !o->api_sock)
 		usage_error("run: no --kernel given (see mote run --help)");
 	return 0;
-}
-
-static void report_load(const struct guest_mem *m, const struct boot_result *r)
-{
-	fprintf(stderr, "mote: guest RAM %llu MiB at host [0x%llx, 0x%llx)\n",
-	        (unsigned long long)(m->size / MiB), (unsigned long long)(uintptr_t)m->host,
-	        (unsigned long long)((uintptr_t)m->host + m->size));
-	fprintf(stderr,
-	        "mote: %s boot, entry 0x%llx; kernel %llu KiB mapped, %llu KiB copied; "
-	        "initrd at 0x%llx, %llu KiB mapped, %llu KiB copied\n",
-	        r->kind == BOOT_PVH ? "PVH" : "bzImage 64-bit", (unsigned long long)r->entry,
-	        (unsigned long long)(r->kernel_stats.mapped / KiB),
-	        (unsigned long long)(r->kernel_stats.copied / KiB),
-	        (unsigned long long)r->initrd_addr,
-	        (unsigned long long)(r->initrd_stats.mapped / KiB),
-	        (unsigned long long)(r->initrd_stats.copied / KiB));
-}
-
-/* The guest's command line: the user's, with the devices' words (where the
- * virtio-mmio devices are) before any "--", since what follows is init's. */
-static const char *guest_cmdline(const struct vm *vm, const char *user, bool acpi)
-{
-	static char buf[BOOT_CMDLINE_MAX];
-	char devices[1024] = "";
-	struct err e;
-
-	if (strlen(user) >= sizeof(buf))
-		die("command line is too long: %zu bytes", strlen(user));
-	if (!acpi && devices_cmdline(vm, devices, sizeof(devices)) < 0)
-		die("the devices' command-line words do not fit in %zu bytes", sizeof(devices));
-	if (cmdline_build(user, devices + (devices[0] == ' '), buf, sizeof(buf), &e) < 0)
-		die("%s", e.msg);
-	return buf;
-}
-
-static void dsdt_devices(void *opaque, struct aml *a)
-{
-	devices_aml(opaque, a);
-}
-
-/* The ACPI tables, in guest RAM before the kernel goes in. */
-static void build_acpi(struct vm *vm, struct boot_config *c)
-{
-	uint64_t t0 = trace_now();
-	struct err e;
-
-	c->rsdp = acpi_build(&vm->mem, vm->nr_vcpus, dsdt_devices, vm, &e);
-	if (!c->rsdp)
-		die("%s", e.msg);
-	c->acpi_base = ACPI_BASE;
-	c->acpi_size = ACPI_SIZE;
-	trace_acpi_build(trace_now() - t0);
-}
-
-/* Runs beside the guest: finds the breakpoint's target in the vmlinux. */
-static void find_breakpoint_target(struct vm *vm, void *kernel)
-{
-	uint64_t addr = boot_find_init_exec(kernel);
-
-	breakpoint_set_target(&vm->vcpus[0], addr ? addr : BREAKPOINT_NONE);
-	vcpu_kick(&vm->vcpus[0]);
-}
-
-/* linux_start_user for kernels without the guest kit's codes: a breakpoint
- * on the init-exec function of a PVH vmlinux with symbols. */
-static void arm_breakpoint(struct vm *vm, const struct boot_result *r, const char *kernel)
-{
-	if (r->kind != BOOT_PVH || breakpoint_arm(&vm->vcpus[0], r->entry) < 0)
-		return;
-	vm->deferred = find_breakpoint_target;
-	vm->deferred_arg = (void *)(uintptr_t)kernel;
 }
 
 /* Every disk, tap and vsock connection is an fd: raise the soft limit to
@@ -333,63 +305,78 @@ static void raise_fd_limit(void)
 	}
 }
 
+/* Starts the configuration over from Firecracker's defaults (for a config
+ * file or the API), keeping the command line's own options: trace,
+ * verbose, KVM check. */
+static void firecracker_defaults(struct run_options *o)
+{
+	struct vm_config c;
+
+	fc_config_init(&c);
+	c.trace = o->cfg.trace;
+	c.verbose = o->cfg.verbose;
+	c.no_kvm_check = o->cfg.no_kvm_check;
+	config_free(&o->cfg);
+	o->cfg = c;
+}
+
+static void load_config_file(struct run_options *o)
+{
+	struct err e;
+
+	firecracker_defaults(o);
+	if (fc_config_file(&o->cfg, o->config_file, &e) < 0)
+		usage_error("%s", e.msg);
+}
+
+/* The logger and metrics a config file asked for. */
+static int open_outputs(const struct vm_config *c, struct err *e)
+{
+	if (c->logger.path[0] && log_open(c->logger.path, (enum log_level)c->logger.level,
+	                                  c->logger.show_level, c->logger.show_origin, e) < 0)
+		return -1;
+	return c->metrics_path[0] ? metrics_open(c->metrics_path, e) : 0;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	struct run_options o = {0};
-	struct boot_result r;
+	struct api *api = NULL;
+	struct vmm m;
 	struct err e;
-	struct vm vm;
-	uint64_t mem_size;
-	size_t user_len;
 	int status;
 
 	if (parse_run(argc, argv, &o) < 0)
 		return 2;
 	raise_fd_limit();
-	if (parse_size(o.memory, &mem_size) < 0)
-		usage_error("--memory '%s': not a size (use e.g. 128M or 4G)", o.memory);
-	if (vm_init(&vm, mem_size, &o.mem, &e) < 0)
-		die("--memory %s: %s", o.memory, e.msg);
-	vm.balloon = !o.no_balloon;
-	vm.nr_vcpus = o.cpus;
-	vm.no_acpi = o.no_acpi;
-	vm.devs = &o.devs;
-	if (devices_plan(&vm) < 0)
-		die("the devices cannot be set up (see above)");
-	user_len = strlen(o.boot.cmdline);
-	o.boot.cmdline = guest_cmdline(&vm, o.boot.cmdline, !o.no_acpi);
-	if (strlen(o.boot.cmdline) > user_len)
-		o.boot.cmdline_added = strlen(o.boot.cmdline) - user_len;
-	if (!o.no_acpi)
-		build_acpi(&vm, &o.boot);
-	else if (!mptable_build(&vm.mem, vm.nr_vcpus, &e))
+	if (o.config_file)
+		load_config_file(&o);
+	else if (o.api_sock && !o.cfg.kernel[0])
+		firecracker_defaults(&o); /* configured through the API */
+	if (config_check_vm(&o.cfg, &e) < 0 && (o.cfg.kernel[0] || !o.api_sock))
+		usage_error("%s", e.msg);
+	vmm_init(&m, &o.cfg);
+	if (o.api_sock && api_open(&api, o.api_sock, &m, &e) < 0)
 		die("%s", e.msg);
-	if (boot_load(&vm.mem, &o.boot, &r, &e) < 0)
+	if (api && vmm_precreate(&m, &e) < 0) {
+		api_close(api);
 		die("%s", e.msg);
-	if (o.verbose) {
-		report_load(&vm.mem, &r);
-		blk_describe(stderr);
-		fprintf(stderr, "mote: guest command line: %s\n", o.boot.cmdline);
 	}
-	vm.boot_trace = o.trace != 0;
-	if (!o.no_kvm_check && kvm_check_for_run(&e) < 0)
+	if (open_outputs(&m.cfg, &e) < 0)
+		usage_error("%s", e.msg);
+	if (!m.cfg.kernel[0]) {
+		/* Firecracker's way: configure and start through the API */
+		status = api_wait_start(api, &m);
+	} else if (vmm_build(&m, &e) < 0) {
+		if (api)
+			api_close(api);
 		die("%s", e.msg);
-	if (vm_create(&vm, &e) < 0)
-		die("%s", e.msg);
-	boot_enter(vm.vcpus[0].fd, &vm.mem, &r);
-	if (o.trace)
-		arm_breakpoint(&vm, &r, o.boot.kernel);
-	status = vm_run(&vm);
-	if (o.trace)
-		trace_report(stderr, o.trace == 2);
-	if (o.verbose)
-		fprintf(stderr,
-		        "mote: %s; unhandled accesses: %llu port I/O, %llu MMIO; the balloon gave "
-		        "back %llu KiB\n",
-		        vm.exit_msg, (unsigned long long)bus_unhandled(BUS_PIO),
-		        (unsigned long long)bus_unhandled(BUS_MMIO),
-		        (unsigned long long)(vm.balloon_returned / KiB));
-	vm_destroy(&vm);
+	} else {
+		status = api ? api_run(api, &m) : vmm_run(&m, NULL, NULL);
+	}
+	if (api)
+		api_close(api);
+	vmm_destroy(&m);
 	return status;
 }
 

@@ -40,6 +40,11 @@ __attribute__((constructor(101))) static void trace_start(void)
 	start_ns = trace_now();
 }
 
+uint64_t trace_since_start(void)
+{
+	return trace_now() - start_ns;
+}
+
 void trace_reset(void)
 {
 	for (int i = 0; i < TRACE_NR; i++)

@@ -28,6 +28,9 @@ enum trace_bp {
 /* Nanoseconds on CLOCK_MONOTONIC. */
 uint64_t trace_now(void);
 
+/* Nanoseconds since mote started (its first constructor, right after exec). */
+uint64_t trace_since_start(void);
+
 /* Forgets every mark and outcome, for the next VM of the process. */
 void trace_reset(void);
 

@@ -217,6 +217,7 @@ void vcpu_loop(struct vcpu *v)
 			 * the loop condition still sees a stop after this reset. */
 			v->run->immediate_exit = 0;
 			breakpoint_poll(v);
+			vm_vcpu_park(v);
 			continue;
 		}
 		if (ret < 0) {

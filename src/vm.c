@@ -44,11 +44,17 @@ static void vm_map_memory(struct vm *vm)
 	}
 }
 
-int vm_init(struct vm *vm, uint64_t mem_size, const struct mem_opts *opts, struct err *e)
+void vm_prepare(struct vm *vm)
 {
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm_fd = vm->vm_fd = vm->done_fd = -1;
 	vm->io.epfd = vm->io.stop_fd = -1;
+	pthread_mutex_init(&vm->pause_lock, NULL);
+	pthread_cond_init(&vm->pause_cond, NULL);
+}
+
+int vm_init(struct vm *vm, uint64_t mem_size, const struct mem_opts *opts, struct err *e)
+{
 	if (mem_layout(&vm->mem, mem_size, e) < 0)
 		return -1;
 	vm->mem.opts = *opts;
@@ -67,11 +73,12 @@ int vm_max_vcpus(int kvm_fd)
 	                               (void *)(uintptr_t)KVM_CAP_NR_VCPUS);
 }
 
-int vm_create(struct vm *vm, struct err *e)
+int vm_create_early(struct vm *vm, struct err *e)
 {
 	uint64_t t0;
-	int max;
 
+	if (vm->vm_fd >= 0)
+		return 0;
 	vm->kvm_fd = kvm_open();
 	t0 = trace_now();
 	vm->vm_fd = kvm_ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
@@ -82,6 +89,15 @@ int vm_create(struct vm *vm, struct err *e)
 	if (vm->done_fd < 0)
 		return err_set(e, "eventfd: %m");
 	create_irqchip(vm);
+	return 0;
+}
+
+int vm_create(struct vm *vm, struct err *e)
+{
+	int max;
+
+	if (vm_create_early(vm, e) < 0)
+		return -1;
 	if (vm->boot_trace && kvmclock_trap_arm(vm) < 0)
 		warnx_("boot trace: this KVM has no MSR filter; linux_start_kernel comes "
 		       "only from port 0x80 codes");
@@ -146,6 +162,46 @@ void vm_stop(struct vm *vm, enum vm_exit why, const char *msg)
 	for (int i = 0; i < vm->nr_vcpus; i++)
 		if (vm->vcpus[i].run)
 			vm->vcpus[i].run->immediate_exit = 1;
+	/* parked vCPUs wake up to see the stop */
+	pthread_mutex_lock(&vm->pause_lock);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+void vm_vcpu_park(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+
+	pthread_mutex_lock(&vm->pause_lock);
+	if (vm->pause_req) {
+		vm->parked++;
+		pthread_cond_broadcast(&vm->pause_cond);
+		while (vm->pause_req && atomic_load(&vm->exit) == VM_RUNNING)
+			pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+		vm->parked--;
+	}
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+void vm_pause(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->pause_req = true;
+	pthread_mutex_unlock(&vm->pause_lock);
+	for (int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	pthread_mutex_lock(&vm->pause_lock);
+	while (vm->parked < vm->nr_vcpus && atomic_load(&vm->exit) == VM_RUNNING)
+		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+void vm_resume(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->pause_req = false;
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
 }
 
 /* The vCPU this thread runs, for die(). */
@@ -228,6 +284,8 @@ int vm_run(struct vm *vm)
 			die("cannot start vCPU thread %d", i);
 	if (vm->deferred)
 		vm->deferred(vm, vm->deferred_arg);
+	if (vm->started)
+		vm->started(vm, vm->started_arg);
 	sig = console_pump(vm->done_fd);
 	if (sig == CONSOLE_QUIT)
 		vm_stop(vm, VM_EXIT_QUIT, "quit from the console (Ctrl-A x)");

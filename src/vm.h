@@ -53,7 +53,6 @@ struct vm {
 	char exit_msg[ERR_MAX];
 	int done_fd;               /* eventfd, signalled when the vCPUs stop */
 	bool boot_trace;           /* trap the kvm-clock MSR for linux_start_kernel */
-	bool balloon;              /* a virtio-balloon with free page reporting */
 	bool no_acpi;              /* devices on the command line, vCPUs in an MP table */
 	int virtio_slots;          /* virtio-mmio slots taken (virtio_mmio_slot_alloc) */
 	struct evloop io;          /* the I/O thread's loop: every device's fds */
@@ -62,19 +61,35 @@ struct vm {
 	/* Work that waits until the vCPUs run; called once by vm_run. */
 	void (*deferred)(struct vm *vm, void *arg);
 	void *deferred_arg;
+	/* Told once the vCPUs run (the API answers InstanceStart); may be NULL. */
+	void (*started)(struct vm *vm, void *arg);
+	void *started_arg;
+	/* Pause: vCPUs park on pause_cond while pause_req (vm_pause). */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;
+	bool pause_req;
+	int parked; /* vCPUs parked now */
 };
 
 /* The most vCPUs this KVM allows in a VM (KVM_CAP_MAX_VCPUS), or -errno. */
 int vm_max_vcpus(int kvm_fd);
 
-/* Lays out and maps @mem_size bytes of guest RAM with @opts (no KVM yet),
- * so that the boot loader can fill it. */
+/* Zeroes @vm and marks every fd it will own as not open. */
+void vm_prepare(struct vm *vm);
+
+/* Opens KVM and makes the VM with its in-kernel irqchip and PIT, before
+ * anything else is known (the API does it before its first request, so
+ * KVM_CREATE_VM's latency is not paid at InstanceStart); no-op if done. */
+int vm_create_early(struct vm *vm, struct err *e);
+
+/* Lays out and maps @mem_size bytes of guest RAM with @opts into a
+ * vm_prepare'd @vm, so that the boot loader can fill it. */
 int vm_init(struct vm *vm, uint64_t mem_size, const struct mem_opts *opts, struct err *e);
 
-/* Creates the KVM VM over the RAM of vm_init, with the in-kernel irqchip
- * and PIT, nr_vcpus vCPUs (vCPU 0 boots, the others wait in their LAPIC for
- * INIT and SIPI), and every registered device; -1 with @e if KVM allows
- * fewer vCPUs. */
+/* Creates the KVM VM over the RAM of vm_init (unless vm_create_early
+ * made it), with the in-kernel irqchip and PIT, nr_vcpus vCPUs (vCPU 0 boots, the others wait in
+ * their LAPIC for INIT and SIPI), and every registered device; -1 with @e if KVM allows fewer
+ * vCPUs. */
 int vm_create(struct vm *vm, struct err *e);
 
 /* Frees what vm_create and vm_init made: the vCPUs (their fds and run
@@ -86,6 +101,16 @@ void vm_irq_line(struct vm *vm, uint32_t irq, int level);
 
 /* Asks the VM to stop with @why; the first request decides the outcome. */
 void vm_stop(struct vm *vm, enum vm_exit why, const char *msg);
+
+/* Parks every vCPU at a point where its state can be read and returns
+ * when all are parked (or the VM stops); the I/O thread goes on. */
+void vm_pause(struct vm *vm);
+
+/* Lets the vCPUs that vm_pause parked run again. */
+void vm_resume(struct vm *vm);
+
+/* On a vCPU thread after a kick: waits while the VM is paused. */
+void vm_vcpu_park(struct vcpu *v);
 
 /* Marks the calling thread as @v's: a die() on it then stops the VM with
  * its message and ends the thread, instead of exiting mote. */

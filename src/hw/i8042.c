@@ -306,6 +306,21 @@ static void kbd_ctrl_alt_del(void *opaque)
 		       "(a kernel without the i8042 and AT keyboard drivers?)");
 }
 
+int i8042_send_ctrl_alt_del(struct err *e)
+{
+	bool sent;
+
+	if (!kbd.vm)
+		return err_set(e, "there is no keyboard controller");
+	pthread_mutex_lock(&kbd.lock);
+	sent = i8042_ctrl_alt_del(&kbd.chip);
+	pthread_mutex_unlock(&kbd.lock);
+	if (!sent)
+		return err_set(e, "Ctrl-Alt-Del not sent: the guest has not enabled its keyboard "
+		                  "(a kernel without the i8042 and AT keyboard drivers?)");
+	return 0;
+}
+
 static int kbd_init(struct vm *vm)
 {
 	kbd.vm = vm;

@@ -5,6 +5,8 @@
 #ifndef MOTE_HW_I8042_H
 #define MOTE_HW_I8042_H
 
+#include "../err.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -63,5 +65,9 @@ void i8042_write(struct i8042 *k, uint16_t port, uint8_t v);
 /* Presses and releases Ctrl, Alt and Delete; false (nothing sent) if no
  * guest driver has enabled the keyboard or its buffer has no room. */
 bool i8042_ctrl_alt_del(struct i8042 *k);
+
+/* Sends Ctrl-Alt-Del through the VM's keyboard controller (the API's
+ * SendCtrlAltDel); -1 with @e if the guest has not enabled its keyboard. */
+int i8042_send_ctrl_alt_del(struct err *e);
 
 #endif

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -636,6 +637,72 @@ static void blk_aml(const struct vm *vm, struct aml *a)
 	(void)vm;
 	for (int i = 0; i < nr_blks; i++)
 		virtio_mmio_aml(blks[i].slot, a);
+}
+
+/* Whether @path is the file open at @fd. */
+static bool same_file(int fd, const char *path)
+{
+	struct stat a, b;
+
+	return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+}
+
+/* Waits until every request in io_uring is done and given back. */
+static void drain(struct blk *b)
+{
+	while (b->uring && b->pending) {
+		int r = io_uring_submit_and_wait(&b->ring, 1);
+
+		if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY)
+			break;
+		b->queued = 0;
+		reap(b);
+	}
+}
+
+int blk_change_image(struct vm *vm, const char *drive_id, const char *path, struct err *e)
+{
+	struct disk_config *c = NULL;
+	struct disk nd = {.fd = -1, .dfd = -1}, old;
+	struct blk *b = NULL;
+	char saved[sizeof(c->path)];
+
+	for (int i = 0; i < nr_blks && vm->devs; i++)
+		if (!strcmp(vm->devs->disks[i].drive_id, drive_id))
+			b = &blks[i], c = &vm->devs->disks[i];
+	if (!b)
+		return err_set(e, "Invalid block device ID: '%s'", drive_id);
+	if (!*path || strlen(path) >= sizeof(c->path))
+		return err_set(e, "drive '%s': path_on_host must be 1 to %zu bytes", drive_id,
+		               sizeof(c->path) - 1);
+	pthread_mutex_lock(&b->dev.lock);
+	if (same_file(b->disk.fd, path)) {
+		/* the same image, resized: take its new size */
+		off_t end = lseek(b->disk.fd, 0, SEEK_END);
+
+		if (end >= 0)
+			b->disk.size = (uint64_t)end / DISK_SECTOR * DISK_SECTOR;
+		fill_config(b);
+		virtio_mmio_config_changed(&b->dev);
+		pthread_mutex_unlock(&b->dev.lock);
+		return 0;
+	}
+	memcpy(saved, c->path, sizeof(saved));
+	snprintf(c->path, sizeof(c->path), "%s", path);
+	if (disk_open(&nd, c, e) < 0) {
+		memcpy(c->path, saved, sizeof(saved));
+		pthread_mutex_unlock(&b->dev.lock);
+		return -1;
+	}
+	drain(b);
+	old = b->disk;
+	b->disk = nd;
+	disk_close(&old);
+	fill_config(b);
+	virtio_mmio_config_changed(&b->dev);
+	pthread_mutex_unlock(&b->dev.lock);
+	return 0;
 }
 
 void blk_describe(FILE *out)

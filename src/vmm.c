@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Building and running one VM from a vm_config: what `mote run` does after
+ * its options are read, and what the API's InstanceStart does. Errors come
+ * back through struct err, so that a bad configuration given over the API
+ * is a 400, not an exit.
+ */
+#include "vmm.h"
+
+#include "boot/boot.h"
+#include "boot/cmdline.h"
+#include "bus.h"
+#include "device.h"
+#include "kvm_check.h"
+#include "log.h"
+#include "metrics.h"
+#include "trace.h"
+#include "vcpu.h"
+#include "virtio/blk.h"
+#include "x86/acpi.h"
+#include "x86/breakpoint.h"
+#include "x86/layout.h"
+#include "x86/mptable.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void vmm_init(struct vmm *m, struct vm_config *cfg)
+{
+	memset(m, 0, sizeof(*m));
+	m->cfg = *cfg;
+	cfg->cmdline = NULL; /* moved */
+	vm_prepare(&m->vm);
+}
+
+int vmm_precreate(struct vmm *m, struct err *e)
+{
+	if (!m->cfg.no_kvm_check && kvm_check_for_run(e) < 0)
+		return -1;
+	return vm_create_early(&m->vm, e);
+}
+
+static void report_load(const struct guest_mem *mem, const struct boot_result *r)
+{
+	fprintf(stderr, "mote: guest RAM %llu MiB at host [0x%llx, 0x%llx)\n",
+	        (unsigned long long)(mem->size / MiB), (unsigned long long)(uintptr_t)mem->host,
+	        (unsigned long long)((uintptr_t)mem->host + mem->size));
+	fprintf(stderr,
+	        "mote: %s boot, entry 0x%llx; kernel %llu KiB mapped, %llu KiB copied; "
+	        "initrd at 0x%llx, %llu KiB mapped, %llu KiB copied\n",
+	        r->kind == BOOT_PVH ? "PVH" : "bzImage 64-bit", (unsigned long long)r->entry,
+	        (unsigned long long)(r->kernel_stats.mapped / KiB),
+	        (unsigned long long)(r->kernel_stats.copied / KiB),
+	        (unsigned long long)r->initrd_addr,
+	        (unsigned long long)(r->initrd_stats.mapped / KiB),
+	        (unsigned long long)(r->initrd_stats.copied / KiB));
+}
+
+/* The root drive's words, as Firecracker adds them: "root=/dev/vdX rw", or
+ * root=PARTUUID=... for a drive with a partuuid; "" without a root drive. */
+static int root_words(const struct vm_devices *d, char *buf, size_t size)
+{
+	for (int i = 0; i < d->nr_disks; i++) {
+		const struct disk_config *k = &d->disks[i];
+
+		if (!k->is_root)
+			continue;
+		if (k->partuuid[0])
+			return snprintf(buf, size, " root=PARTUUID=%s %s", k->partuuid,
+			                k->ro ? "ro" : "rw");
+		return snprintf(buf, size, " root=/dev/vd%c %s", 'a' + i, k->ro ? "ro" : "rw");
+	}
+	return 0;
+}
+
+/* The guest's command line: the user's, with the devices' words (where the
+ * virtio-mmio devices are, the root drive) before any "--", since what
+ * follows is init's. */
+static const char *guest_cmdline(struct vmm *m, struct boot_config *b, struct err *e)
+{
+	static char buf[BOOT_CMDLINE_MAX];
+	const char *user = config_cmdline(&m->cfg);
+	char devices[1024] = "";
+	size_t n;
+
+	if (strlen(user) >= sizeof(buf))
+		return err_set(e, "command line is too long: %zu bytes", strlen(user)), NULL;
+	if (m->cfg.no_acpi && devices_cmdline(&m->vm, devices, sizeof(devices)) < 0)
+		return err_set(e, "the devices' command-line words do not fit in %zu bytes",
+		               sizeof(devices)),
+		       NULL;
+	n = strlen(devices);
+	if ((size_t)root_words(&m->cfg.devs, devices + n, sizeof(devices) - n) >=
+	    sizeof(devices) - n)
+		return err_set(e, "the root drive's words do not fit"), NULL;
+	if (cmdline_build(user, devices + (devices[0] == ' '), buf, sizeof(buf), e) < 0)
+		return NULL;
+	if (strlen(buf) > strlen(user))
+		b->cmdline_added = strlen(buf) - strlen(user);
+	return buf;
+}
+
+static void dsdt_devices(void *opaque, struct aml *a)
+{
+	devices_aml(opaque, a);
+}
+
+/* The ACPI tables, in guest RAM before the kernel goes in. */
+static int build_acpi(struct vm *vm, struct boot_config *c, struct err *e)
+{
+	uint64_t t0 = trace_now();
+
+	c->rsdp = acpi_build(&vm->mem, vm->nr_vcpus, dsdt_devices, vm, e);
+	if (!c->rsdp)
+		return -1;
+	c->acpi_base = ACPI_BASE;
+	c->acpi_size = ACPI_SIZE;
+	trace_acpi_build(trace_now() - t0);
+	return 0;
+}
+
+/* Runs beside the guest: finds the breakpoint's target in the vmlinux. */
+static void find_breakpoint_target(struct vm *vm, void *kernel)
+{
+	uint64_t addr = boot_find_init_exec(kernel);
+
+	breakpoint_set_target(&vm->vcpus[0], addr ? addr : BREAKPOINT_NONE);
+	vcpu_kick(&vm->vcpus[0]);
+}
+
+/* linux_start_user for kernels without the guest kit's codes: a breakpoint
+ * on the init-exec function of a PVH vmlinux with symbols. */
+static void arm_breakpoint(struct vm *vm, const struct boot_result *r, const char *kernel)
+{
+	if (r->kind != BOOT_PVH || breakpoint_arm(&vm->vcpus[0], r->entry) < 0)
+		return;
+	vm->deferred = find_breakpoint_target;
+	vm->deferred_arg = (void *)(uintptr_t)kernel;
+}
+
+/* Guest RAM, the devices' host side, the command line and the firmware
+ * tables: everything before the kernel is loaded. */
+static int build_platform(struct vmm *m, struct boot_config *b, struct err *e)
+{
+	struct vm *vm = &m->vm;
+
+	if (vm_init(vm, m->cfg.mem_size, &m->cfg.mem, e) < 0)
+		return -1;
+	vm->nr_vcpus = m->cfg.cpus;
+	vm->no_acpi = m->cfg.no_acpi;
+	vm->devs = &m->cfg.devs;
+	if (devices_plan(vm) < 0)
+		return err_set(e, "the devices cannot be set up: %s", err_last_warning());
+	b->kernel = m->cfg.kernel;
+	b->initrd = m->cfg.initrd[0] ? m->cfg.initrd : NULL;
+	b->cmdline = guest_cmdline(m, b, e);
+	if (!b->cmdline)
+		return -1;
+	if (!m->cfg.no_acpi)
+		return build_acpi(vm, b, e);
+	if (!mptable_build(&vm->mem, vm->nr_vcpus, e))
+		return -1;
+	return 0;
+}
+
+int vmm_build(struct vmm *m, struct err *e)
+{
+	struct boot_config b = {0};
+	struct boot_result r;
+
+	if (config_check_vm(&m->cfg, e) < 0)
+		return -1;
+	m->state = VMM_FAILED; /* until the VM is whole */
+	if (build_platform(m, &b, e) < 0 || boot_load(&m->vm.mem, &b, &r, e) < 0)
+		return -1;
+	if (m->cfg.verbose) {
+		report_load(&m->vm.mem, &r);
+		blk_describe(stderr);
+		fprintf(stderr, "mote: guest command line: %s\n", b.cmdline);
+	}
+	m->vm.boot_trace = m->cfg.trace != 0;
+	if (vmm_precreate(m, e) < 0 || vm_create(&m->vm, e) < 0)
+		return -1;
+	boot_enter(m->vm.vcpus[0].fd, &m->vm.mem, &r);
+	if (m->cfg.trace)
+		arm_breakpoint(&m->vm, &r, m->cfg.kernel);
+	m->state = VMM_RUNNING;
+	log_info("VM built: %d vCPUs, %llu MiB, kernel %s", m->cfg.cpus,
+	         (unsigned long long)(m->cfg.mem_size >> 20), m->cfg.kernel);
+	return 0;
+}
+
+int vmm_run(struct vmm *m, void (*started)(struct vm *vm, void *arg), void *arg)
+{
+	int status;
+
+	m->vm.started = started;
+	m->vm.started_arg = arg;
+	status = vm_run(&m->vm);
+	if (m->cfg.trace)
+		trace_report(stderr, m->cfg.trace == 2);
+	if (m->cfg.verbose)
+		fprintf(stderr,
+		        "mote: %s; unhandled accesses: %llu port I/O, %llu MMIO; the balloon gave "
+		        "back %llu KiB\n",
+		        m->vm.exit_msg, (unsigned long long)bus_unhandled(BUS_PIO),
+		        (unsigned long long)bus_unhandled(BUS_MMIO),
+		        (unsigned long long)(m->vm.balloon_returned / KiB));
+	return status;
+}
+
+void vmm_destroy(struct vmm *m)
+{
+	vm_destroy(&m->vm);
+	config_free(&m->cfg);
+}
+
+int vmm_pause(struct vmm *m, struct err *e)
+{
+	if (m->state != VMM_RUNNING)
+		return err_set(e, "the VM is not running");
+	vm_pause(&m->vm);
+	m->state = VMM_PAUSED;
+	return 0;
+}
+
+int vmm_resume(struct vmm *m, struct err *e)
+{
+	if (m->state != VMM_PAUSED)
+		return err_set(e, "the VM is not paused");
+	vm_resume(&m->vm);
+	m->state = VMM_RUNNING;
+	return 0;
+}
