@@ -10,7 +10,8 @@
  * vm_irq_line's KVM_IRQ_LINE fails with EBADF, which mote ignores), the guest RAM is an ordinary
  * mapping laid out like mote's (a slot at 0 and one at 4 GiB, one host mapping) with inaccessible
  * pages around it, and the balloon is the one mote registers in its device section, started by its
- * own init. The input format is in virtio_stream.h. */
+ * own init, with every queue (inflate, deflate, statistics, reporting); the control plane's calls
+ * (balloon.h) come between the driver's. The input format is in virtio_stream.h. */
 #include "fuzz.h"
 #include "virtio_stream.h"
 
@@ -37,6 +38,7 @@ static struct vm vm;
 #ifndef FUZZ_DEVICE
 #define FUZZ_DEVICE "balloon"
 #include "config.h"
+#include "virtio/balloon.h"
 
 /* Every queue and feature: inflate, deflate, statistics, reporting. */
 static struct vm_devices fuzz_devs = {.balloon = {.on = true,
@@ -48,6 +50,36 @@ static void fuzz_device_config(struct vm *v)
 {
 	v->devs = &fuzz_devs;
 }
+
+/* The control plane's calls, between the driver's (virtio_stream.h). */
+static void fuzz_balloon_op(struct fuzz_in *in, uint8_t op)
+{
+	struct balloon_stats s;
+	uint32_t mib;
+
+	switch ((op >> 2) & 3) {
+	case 0: balloon_stats_poll(&vm); break;
+	case 1: balloon_set_target(&vm, (uint32_t)fuzz_uint(in, 1), NULL); break;
+	/* from an hour up: no interval passes while the fuzzer runs */
+	case 2: balloon_set_stats_interval(&vm, 3600 + (uint32_t)fuzz_uint(in, 1), NULL); break;
+	case 3:
+		FUZZ_CHECK(balloon_get_stats(&vm, &s, NULL) == 0, "no statistics");
+		FUZZ_CHECK(balloon_get_actual(&vm, &mib, NULL) == 0, "no actual");
+		FUZZ_CHECK(s.target_mib == 0 && s.actual_mib == mib, "target %u, actual %u MiB",
+		           s.target_mib, s.actual_mib);
+		break;
+	}
+}
+
+/* A fresh control plane state for every input. */
+static void fuzz_device_reset(void)
+{
+	FUZZ_CHECK(balloon_set_target(&vm, 0, NULL) == 0, "target 0 refused");
+	FUZZ_CHECK(balloon_set_stats_interval(&vm, 3600, NULL) == 0, "interval refused");
+	evloop_run_once(&vm.io, 0); /* the interval's first update, with no buffer held */
+}
+
+#define FUZZ_DEVICE_OP fuzz_balloon_op
 #endif
 
 static void setup(void)
@@ -103,6 +135,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	write32(VS_REG_STATUS, 0);
 	mmio(VS_REG_CONFIG, zero, sizeof(zero), true);
 	memset(vm.mem.host, 0, RAM_SIZE);
+#ifdef FUZZ_DEVICE_OP
+	fuzz_device_reset();
+#endif
 
 	while (fuzz_left(&in)) {
 		uint8_t op = (uint8_t)fuzz_uint(&in, 1);
@@ -137,6 +172,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		case VS_NOTIFY:
+#ifdef FUZZ_DEVICE_OP
+			if (op & 0x10) {
+				FUZZ_DEVICE_OP(&in, op);
+				break;
+			}
+#endif
 			write32(VS_REG_QUEUE_NOTIFY, (op >> 2) & 3);
 			evloop_run_once(&vm.io, 0); /* the I/O thread's turn */
 			break;

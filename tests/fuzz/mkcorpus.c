@@ -330,6 +330,78 @@ static void offer(struct stream *s, int q, uint16_t head, uint16_t idx)
 	wr(s, VS_REG_INTERRUPT_ACK, 1);
 }
 
+/* The balloon with every queue: statistics (2) and reporting (3) too. */
+static void handshake_all(struct stream *s)
+{
+	handshake_f(s, 1 << 1 | 1 << 2 | 1 << 5, 4);
+}
+
+/* A control plane call (virtio_stream.h): @what, then @arg bytes of @v. */
+static void control(struct stream *s, int what, uint32_t v, int arg)
+{
+	u8(s, (uint8_t)(VS_NOTIFY | 0x10 | what << 2));
+	le(s, v, arg);
+}
+
+/* Statistics entries (le16 tag, le64 value) at 0x8000, offered on queue 2
+ * as avail entry @idx - 1: @len bytes of them. */
+static void stats_buffer(struct stream *s, uint16_t idx, uint32_t len, uint64_t memfree)
+{
+	uint8_t raw[30];
+	struct desc d = {0x8000, len, 0, 0};
+	const uint16_t tags[3] = {4 /* MEMFREE */, 5 /* MEMTOT */, 12 /* a newer driver's */};
+
+	for (int i = 0; i < 3; i++) {
+		uint64_t v = i ? 64 << 20 : memfree;
+
+		memcpy(raw + 10 * i, &tags[i], 2);
+		memcpy(raw + 10 * i + 2, &v, 8);
+	}
+	ram(s, 0x8000, raw, sizeof(raw));
+	ram(s, (uint16_t)(QDESC(2) + 16 * ((idx - 1) % QSIZE)), &d, sizeof(d));
+	offer(s, 2, (uint16_t)((idx - 1) % QSIZE), idx);
+}
+
+static void balloon_stats_seeds(void)
+{
+	struct stream s = {.n = 0};
+	struct desc d[2];
+	uint32_t pfns[2] = {8, 9};
+
+	/* The statistics cycle: buffer, interval, refill, read; target, interval. */
+	handshake_all(&s);
+	stats_buffer(&s, 1, 30, 1 << 20);
+	control(&s, 0, 0, 0);
+	stats_buffer(&s, 2, 30, 2 << 20);
+	control(&s, 3, 0, 0);
+	control(&s, 2, 5, 1);
+	control(&s, 1, 0, 1);
+	put("virtio", "stats", s.b, s.n);
+
+	/* Statistics not whole entries, then too many of them. */
+	s.n = 0;
+	handshake_all(&s);
+	stats_buffer(&s, 1, 13, 1);
+	control(&s, 0, 0, 0);
+	stats_buffer(&s, 2, 4000, 1);
+	control(&s, 3, 0, 0);
+	put("virtio", "stats-hostile", s.b, s.n);
+
+	/* Inflate, deflate and a report with every queue. */
+	s.n = 0;
+	handshake_all(&s);
+	ram(&s, 0x8000, pfns, sizeof(pfns));
+	d[0] = (struct desc){0x8000, sizeof(pfns), 0, 0};
+	ram(&s, QDESC(0), d, sizeof(d[0]));
+	offer(&s, 0, 0, 1);
+	ram(&s, QDESC(1), d, sizeof(d[0]));
+	offer(&s, 1, 0, 1);
+	d[0] = (struct desc){0x9000, 0x2000, 0, 0};
+	ram(&s, QDESC(3), d, sizeof(d[0]));
+	offer(&s, 3, 0, 1);
+	put("virtio", "all-queues", s.b, s.n);
+}
+
 static void virtio_seeds(void)
 {
 	struct stream s = {.n = 0};
@@ -370,6 +442,7 @@ static void virtio_seeds(void)
 	rd(&s, VS_REG_STATUS);
 	handshake(&s);
 	put("virtio", "loop-reset", s.b, s.n);
+	balloon_stats_seeds();
 }
 
 /* virtio_blk: a request of header, data and status on queue 0. */

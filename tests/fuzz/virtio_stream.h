@@ -9,7 +9,11 @@
  *   op & 3 == 2  guest RAM write: address (2 bytes; in the RAM at 4 GiB
  *                if op & 4), length (1 byte), then that many bytes
  *   op & 3 == 3  the driver's notification of queue (op >> 2) & 3: a
- *                32-bit write of it to QueueNotify
+ *                32-bit write of it to QueueNotify; for the balloon, with
+ *                op & 0x10, a control plane call instead, by (op >> 2) & 3:
+ *                0 the statistics interval passes, 1 set the target (MiB,
+ *                1 byte), 2 set the statistics interval (3600 + 1 byte s),
+ *                3 read the statistics and actual
  *
  * The guest RAM is FUZZ_RAM_LOW bytes at 0 and FUZZ_RAM_HIGH bytes at
  * 4 GiB, zero at the start of every input. */
