@@ -23,13 +23,14 @@ FUZZ_WARNINGS := -Wall -Wextra -Werror -Wno-gnu-variable-sized-type-not-at-end
 # Every sanitizer report is a crash the fuzzer keeps (UBSan would go on).
 FUZZ_SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS ?= -O1 -g
-FUZZ_BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Isrc -fno-omit-frame-pointer -MMD -MP \
-	$(FUZZ_WARNINGS) $(FUZZ_SANITIZE)
+FUZZ_BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Isrc -isystem $(LLHTTP_INC) -fno-omit-frame-pointer \
+	-MMD -MP $(FUZZ_WARNINGS) $(FUZZ_SANITIZE)
 
 # All of mote but main.c, as an archive: each target links what it uses.
 FUZZ_C_OBJS := $(patsubst %.c,$(FUZZ_DIR)/%.o,$(filter-out src/main.c,$(SRCS)))
 FUZZ_S_OBJS := $(ASM_SRCS:%.S=$(FUZZ_DIR)/%.o)
-FUZZ_LIB_OBJS := $(FUZZ_C_OBJS) $(FUZZ_S_OBJS)
+FUZZ_LLHTTP_OBJS := $(patsubst $(BUILD)/%,$(FUZZ_DIR)/%,$(LLHTTP_OBJS))
+FUZZ_LIB_OBJS := $(FUZZ_C_OBJS) $(FUZZ_S_OBJS) $(FUZZ_LLHTTP_OBJS)
 FUZZ_LIB := $(FUZZ_DIR)/libmote.a
 
 .PHONY: fuzz fuzz-build fuzz-check fuzz-corpus
@@ -40,6 +41,13 @@ $(FUZZ_C_OBJS): $(FUZZ_DIR)/%.o: %.c mk/fuzz.mk
 	@mkdir -p $(dir $@)
 	@echo "  CC      $< (fuzz)"
 	$(Q)$(FUZZ_CC) $(FUZZ_BASE_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_CFLAGS) -c -o $@ $<
+
+# llhttp is fuzzed with mote's code: the parser takes the client's bytes first.
+$(FUZZ_LLHTTP_OBJS): $(FUZZ_DIR)/llhttp/%.o: $(LLHTTP_DIR)/%.c mk/fuzz.mk
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (fuzz)"
+	$(Q)$(FUZZ_CC) -std=gnu11 -w -I$(LLHTTP_INC) -fsanitize=fuzzer-no-link $(FUZZ_SANITIZE) \
+		$(FUZZ_CFLAGS) -c -o $@ $<
 
 $(FUZZ_S_OBJS): $(FUZZ_DIR)/%.o: %.S mk/fuzz.mk
 	@mkdir -p $(dir $@)

@@ -235,6 +235,19 @@ const char *config_cmdline(const struct vm_config *c)
 	return c->cmdline ? c->cmdline : CONFIG_DEFAULT_CMDLINE;
 }
 
+int config_find_disk(const struct vm_devices *d, const char *id)
+{
+	char name[16];
+
+	for (int i = 0; i < d->nr_disks; i++) {
+		snprintf(name, sizeof(name), "disk%d", i);
+		if (!strcmp(d->disks[i].drive_id, id) ||
+		    (!d->disks[i].drive_id[0] && !strcmp(name, id)))
+			return i;
+	}
+	return -1;
+}
+
 /* How an error names disk @d: by its drive_id, or as the user gave it. */
 const char *config_disk_name(const struct disk_config *d, char *buf, size_t size)
 {

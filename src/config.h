@@ -118,6 +118,10 @@ const char *config_cmdline(const struct vm_config *c);
  * drive at most; -1 with @e saying what is wrong. */
 int config_check_vm(const struct vm_config *c, struct err *e);
 
+/* The index of the disk called @id: its drive_id, or "diskN" for the Nth
+ * disk of the command line (as /vm/config names it); -1 if none. */
+int config_find_disk(const struct vm_devices *d, const char *id);
+
 /* Writes how errors name disk @d ("drive 'ID'" or "--disk PATH") into @buf; returns @buf. */
 const char *config_disk_name(const struct disk_config *d, char *buf, size_t size);
 

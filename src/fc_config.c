@@ -446,7 +446,7 @@ int fc_drive_patch(const struct vm_config *c, json_object *o, const char *id, co
 		return -1;
 	if (strcmp(id, str_field(o, "drive_id")))
 		return err_set(e, "The id from the path does not match the id from the body!");
-	if (find_drive(c, id) < 0)
+	if (config_find_disk(&c->devs, id) < 0)
 		return err_set(e, "Invalid block device ID: '%s'", id);
 	*path = str_field(o, "path_on_host");
 	return 0;

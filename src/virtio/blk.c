@@ -668,9 +668,10 @@ int blk_change_image(struct vm *vm, const char *drive_id, const char *path, stru
 	struct blk *b = NULL;
 	char saved[sizeof(c->path)];
 
-	for (int i = 0; i < nr_blks && vm->devs; i++)
-		if (!strcmp(vm->devs->disks[i].drive_id, drive_id))
-			b = &blks[i], c = &vm->devs->disks[i];
+	int i = vm->devs ? config_find_disk(vm->devs, drive_id) : -1;
+
+	if (i >= 0 && i < nr_blks)
+		b = &blks[i], c = &vm->devs->disks[i];
 	if (!b)
 		return err_set(e, "Invalid block device ID: '%s'", drive_id);
 	if (!*path || strlen(path) >= sizeof(c->path))

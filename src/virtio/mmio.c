@@ -130,6 +130,19 @@ static void write_queue_reg(struct virtio_mmio *d, uint64_t reg, uint32_t v)
 	}
 }
 
+/* At DRIVER_OK: a driver may have made buffers available and kicked before
+ * (Linux's balloon hands its statistics buffer over in probe), when the
+ * kick was dropped; each ready queue is kicked again on the I/O thread. */
+static void rekick(struct virtio_mmio *d)
+{
+	uint64_t one = 1;
+
+	for (int q = 0; q < d->ops->nr_queues && q < VIRTIO_MAX_QUEUES; q++)
+		if (d->q[q].ready && d->kick[q].src.fd >= 0 &&
+		    write(d->kick[q].src.fd, &one, sizeof(one)) != sizeof(one))
+			warnx_("virtio-%s: cannot kick queue %d: %m", d->ops->name, q);
+}
+
 static void write_status(struct virtio_mmio *d, uint32_t v)
 {
 	if (!v) {
@@ -139,9 +152,11 @@ static void write_status(struct virtio_mmio *d, uint32_t v)
 	if ((v & VIRTIO_STATUS_FEATURES_OK) && !(d->status & VIRTIO_STATUS_FEATURES_OK) &&
 	    ((d->drv_features & ~offered(d)) || !(d->drv_features >> VIRTIO_F_VERSION_1 & 1)))
 		v &= ~(uint32_t)VIRTIO_STATUS_FEATURES_OK; /* refused: the driver re-reads it */
-	if ((v & VIRTIO_STATUS_DRIVER_OK) && !(d->status & VIRTIO_STATUS_DRIVER_OK) &&
-	    d->ops->activate)
-		d->ops->activate(d);
+	if ((v & VIRTIO_STATUS_DRIVER_OK) && !(d->status & VIRTIO_STATUS_DRIVER_OK)) {
+		if (d->ops->activate)
+			d->ops->activate(d);
+		rekick(d);
+	}
 	d->status = v | (d->status & VIRTIO_STATUS_NEEDS_RESET);
 }
 
