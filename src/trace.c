@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "trace.h"
 
+#include "metrics.h"
+
 #include <json-c/json.h>
 #include <stdatomic.h>
 #include <time.h>
@@ -59,7 +61,9 @@ void trace_mark(enum trace_point p)
 {
 	uint64_t none = 0;
 
-	atomic_compare_exchange_strong(&marks[p], &none, trace_now() - start_ns + 1);
+	if (atomic_compare_exchange_strong(&marks[p], &none, trace_now() - start_ns + 1) &&
+	    p == TRACE_GUEST_BOOT_DONE)
+		metrics_set(METRIC_vmm_guest_boot_done_us, (atomic_load(&marks[p]) - 1) / 1000);
 }
 
 void trace_acpi_build(uint64_t ns)
@@ -70,6 +74,7 @@ void trace_acpi_build(uint64_t ns)
 void trace_kvm_create_vm(uint64_t ns)
 {
 	create_vm_ns = ns;
+	metrics_set(METRIC_vmm_kvm_create_vm_us, ns / 1000);
 }
 
 void trace_breakpoint(enum trace_bp s)
