@@ -24,6 +24,7 @@ static const char *const bp_names[] = {
 static uint64_t start_ns;
 static _Atomic uint64_t bp_mark;         /* as marks[] */
 static _Atomic int bp_state;             /* enum trace_bp */
+static _Atomic uint64_t instance_start;  /* as marks: the API's InstanceStart */
 static _Atomic uint64_t marks[TRACE_NR]; /* ns after start_ns + 1; 0 = not seen */
 static uint64_t create_vm_ns;
 static uint64_t acpi_build_ns;
@@ -49,6 +50,7 @@ uint64_t trace_since_start(void)
 
 void trace_reset(void)
 {
+	atomic_store(&instance_start, 0);
 	for (int i = 0; i < TRACE_NR; i++)
 		atomic_store(&marks[i], 0);
 	atomic_store(&bp_mark, 0);
@@ -69,6 +71,11 @@ void trace_mark(enum trace_point p)
 void trace_acpi_build(uint64_t ns)
 {
 	acpi_build_ns = ns;
+}
+
+void trace_instance_start(void)
+{
+	atomic_store(&instance_start, trace_now() - start_ns + 1);
 }
 
 void trace_kvm_create_vm(uint64_t ns)
@@ -117,6 +124,9 @@ static void report_json(FILE *out)
 	json_object_object_add(o, "linux_start_user_breakpoint", json_mark(atomic_load(&bp_mark)));
 	json_object_object_add(o, "breakpoint",
 	                       json_object_new_string(bp_names[atomic_load(&bp_state)]));
+	if (atomic_load(&instance_start))
+		json_object_object_add(o, "instance_start",
+		                       json_mark(atomic_load(&instance_start)));
 	json_object_object_add(o, "unit", json_object_new_string("ms"));
 	fprintf(out, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
@@ -138,6 +148,13 @@ void trace_report(FILE *out, bool json)
 	}
 	fprintf(out, "boot-trace: (KVM_CREATE_VM itself took %.3f ms, the ACPI tables %.3f ms)\n",
 	        ms(create_vm_ns), ms(acpi_build_ns));
+	if (atomic_load(&instance_start))
+		fprintf(out,
+		        "boot-trace: (the API's InstanceStart came at %.3f ms, %.3f ms after "
+		        "vm_created; vmm_init_end %.3f ms after it)\n",
+		        ms(atomic_load(&instance_start) - 1),
+		        ms(atomic_load(&instance_start) - atomic_load(&marks[TRACE_VM_CREATED])),
+		        ms(atomic_load(&marks[TRACE_VMM_INIT_END]) - atomic_load(&instance_start)));
 	fprintf(out, "boot-trace: (init-exec breakpoint: %s", bp_names[atomic_load(&bp_state)]);
 	if (atomic_load(&bp_mark))
 		fprintf(out, ", at %.3f ms", ms(atomic_load(&bp_mark) - 1));

@@ -37,6 +37,9 @@ void trace_reset(void);
 /* Records @p at the current time unless it was recorded already. */
 void trace_mark(enum trace_point p);
 
+/* Records when the API's InstanceStart came (reported beside the marks). */
+void trace_instance_start(void);
+
 /* Records how long KVM_CREATE_VM itself took. */
 void trace_kvm_create_vm(uint64_t ns);
 

@@ -193,10 +193,13 @@ int vmm_build(struct vmm *m, struct err *e)
 
 int vmm_run(struct vmm *m, void (*started)(struct vm *vm, void *arg), void *arg)
 {
+	struct err e;
 	int status;
 
 	m->vm.started = started;
 	m->vm.started_arg = arg;
+	if (m->cfg.metrics_path[0] && metrics_start_timer(&m->vm.io, &e) < 0)
+		warnx_("%s", e.msg);
 	status = vm_run(&m->vm);
 	if (m->cfg.trace)
 		trace_report(stderr, m->cfg.trace == 2);

@@ -171,13 +171,9 @@ static void started(struct vm *vm, void *arg)
 
 int api_run(struct api *a, struct vmm *m)
 {
-	struct err e;
-
 	a->src = (struct ev_source){.fd = a->kick_fd, .fn = on_kick, .opaque = a};
 	if (evloop_add(&m->vm.io, &a->src, EPOLLIN) < 0)
 		die("api: cannot watch the API's channel: %s", strerror(errno));
-	if (m->cfg.metrics_path[0] && metrics_start_timer(&m->vm.io, &e) < 0)
-		warnx_("%s", e.msg);
 	return vmm_run(m, started, a);
 }
 

@@ -275,6 +275,7 @@ static int instance_start(struct call *c, struct err *e)
 		return err_set(e, "The requested operation is not supported after starting the "
 		                  "microVM.");
 	c->m->start_ns = trace_now();
+	trace_instance_start();
 	if (vmm_build(c->m, e) < 0)
 		return -1;
 	*c->deferred = true; /* answered once the vCPUs run */
