@@ -264,13 +264,10 @@ int config_check_vm(const struct vm_config *c, struct err *e)
 
 	if (!c->kernel[0])
 		return err_set(e, "no kernel: give --kernel, or boot-source's kernel_image_path");
-	if (c->mem_size < CONFIG_MIN_MEMORY)
-		return err_set(e, "memory %llu MiB: a VM needs at least %llu MiB",
-		               (unsigned long long)(c->mem_size >> 20),
-		               (unsigned long long)(CONFIG_MIN_MEMORY >> 20));
-	if (c->cpus < 1 || c->cpus > CONFIG_MAX_CPUS)
-		return err_set(e, "%d vCPUs: a VM has 1 to %d (and no more than KVM allows)",
-		               c->cpus, CONFIG_MAX_CPUS);
+	if (mem_check_size(c->mem_size, e) < 0)
+		return -1;
+	if (c->cpus < 1)
+		return err_set(e, "%d vCPUs: a VM has at least 1", c->cpus);
 	for (int i = 0; i < c->devs.nr_disks; i++)
 		roots += c->devs.disks[i].is_root;
 	if (roots > 1)

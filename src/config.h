@@ -22,7 +22,6 @@ enum disk_io {
 };
 
 #define CONFIG_DEFAULT_CMDLINE "console=ttyS0"
-#define CONFIG_MIN_MEMORY      (16ULL << 20)
 #define CONFIG_MAX_CPUS        254 /* xAPIC IDs, ACPI's MADT and the MP table */
 #define CONFIG_ID_LEN                                                                            \
 	64 /* Firecracker's drive_id, iface_id, vsock_id */ /* Firecracker's drive_id, iface_id, \

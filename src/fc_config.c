@@ -339,9 +339,12 @@ int fc_machine_config(struct vm_config *c, json_object *o, bool patch, struct er
 		               "machine-config: the vCPU number %d is invalid: it must be 1 "
 		               "to %d, and 1 or even when SMT is enabled",
 		               n.cpus, CONFIG_MAX_CPUS);
-	if (n.mem_size < CONFIG_MIN_MEMORY)
-		return err_set(e, "machine-config: mem_size_mib %u is invalid: at least %llu", mib,
-		               CONFIG_MIN_MEMORY >> 20);
+	if (mem_check_size(n.mem_size, e) < 0) {
+		char why[ERR_MAX];
+
+		snprintf(why, sizeof(why), "%s", e->msg);
+		return err_set(e, "machine-config: mem_size_mib %u is invalid: %s", mib, why);
+	}
 	c->cpus = n.cpus;
 	c->mem_size = n.mem_size;
 	c->smt = n.smt;

@@ -353,7 +353,8 @@ static int cmd_run(int argc, char **argv)
 		load_config_file(&o);
 	else if (o.api_sock && !o.cfg.kernel[0])
 		firecracker_defaults(&o); /* configured through the API */
-	if (config_check_vm(&o.cfg, &e) < 0 && (o.cfg.kernel[0] || !o.api_sock))
+	/* the devices' rules are the command line's: as before, exit 2 */
+	if (config_check(&o.cfg.devs, &e) < 0)
 		usage_error("%s", e.msg);
 	vmm_init(&m, &o.cfg);
 	if (o.api_sock && api_open(&api, o.api_sock, &m, &e) < 0)

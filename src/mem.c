@@ -14,9 +14,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-int mem_layout(struct guest_mem *m, uint64_t size, struct err *e)
+int mem_check_size(uint64_t size, struct err *e)
 {
-	memset(m, 0, sizeof(*m));
 	if (size < MEM_MIN_SIZE)
 		return err_set(e, "memory size %llu MiB is too small: mote needs at least %llu MiB",
 		               (unsigned long long)(size / MiB),
@@ -28,6 +27,14 @@ int mem_layout(struct guest_mem *m, uint64_t size, struct err *e)
 	if (size % PAGE_SIZE)
 		return err_set(e, "memory size %llu is not a multiple of 4 KiB",
 		               (unsigned long long)size);
+	return 0;
+}
+
+int mem_layout(struct guest_mem *m, uint64_t size, struct err *e)
+{
+	memset(m, 0, sizeof(*m));
+	if (mem_check_size(size, e) < 0)
+		return -1;
 	m->size = size;
 	m->fd = -1;
 	m->slots[0].gpa = 0;

@@ -103,6 +103,10 @@ int mem_parse_backend(const char *s, enum mem_backend *out);
  * pages), and not with private_images. */
 bool mem_can_map_files(const struct guest_mem *m);
 
+/* Checks a guest RAM size: at least MEM_MIN_SIZE, at most MEM_MAX_SIZE,
+ * whole pages; -1 with @e saying which. */
+int mem_check_size(uint64_t size, struct err *e);
+
 /* Parses a size like "128M", "4G", "512k" or "1048576" (bytes); -1 if malformed. */
 int parse_size(const char *s, uint64_t *out);
 

@@ -560,7 +560,7 @@ expect_usage usage-no-kernel "run: no --kernel given" --memory 128M
 expect_usage usage-unknown-option "unrecognized option '--no-such-option'" --kernel "$VMLINUX" --no-such-option
 expect_usage usage-bad-backend "--memory-backend 'fast': not a backend" --kernel "$VMLINUX" --memory-backend fast
 expect_usage usage-extra-argument "run: unexpected argument 'extra'" --kernel "$VMLINUX" extra
-expect_error memory-too-small "--memory 1M: .*too small" --kernel "$VMLINUX" --memory 1M
+expect_error memory-too-small "memory size 1 MiB is too small" --kernel "$VMLINUX" --memory 1M
 long=$(printf 'x%.0s' $(seq 1 3000))
 expect_error cmdline-too-long-pvh "command line is too long: 3000 bytes.*2047" \
 	--kernel "$VMLINUX" --cmdline "$long"
