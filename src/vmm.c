@@ -180,7 +180,8 @@ int vmm_build(struct vmm *m, struct err *e)
 		fprintf(stderr, "mote: guest command line: %s\n", b.cmdline);
 	}
 	m->vm.boot_trace = m->cfg.trace != 0;
-	if (vmm_precreate(m, e) < 0 || vm_create(&m->vm, e) < 0)
+	/* the API made the KVM VM already; the command line makes it here */
+	if ((m->vm.vm_fd < 0 && vmm_precreate(m, e) < 0) || vm_create(&m->vm, e) < 0)
 		return -1;
 	boot_enter(m->vm.vcpus[0].fd, &m->vm.mem, &r);
 	if (m->cfg.trace)
