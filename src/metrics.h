@@ -12,7 +12,8 @@
 /* Every counter: X(group, name, help). The groups and names follow
  * Firecracker's metrics where it has the same counter. */
 #define METRICS_LIST(X)                                                                        \
-	X(api_server, process_startup_time_us, "mote's start to the API socket accepting, wall us")    \
+	X(api_server, process_startup_time_us,                                                 \
+	  "mote's start to the API socket accepting, wall us")                                 \
 	X(api_server, process_startup_time_cpu_us, "exec to the API socket accepting, CPU us") \
 	X(api_server, requests, "HTTP requests answered")                                      \
 	X(api_server, errors, "requests answered with 400")                                    \
