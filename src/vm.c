@@ -282,10 +282,12 @@ int vm_run(struct vm *vm)
 	for (int i = 0; i < vm->nr_vcpus; i++)
 		if (thread_start(&vm->vcpus[i].thread, vcpu_thread, &vm->vcpus[i]))
 			die("cannot start vCPU thread %d", i);
-	if (vm->deferred)
-		vm->deferred(vm, vm->deferred_arg);
+	/* the API's InstanceStart is answered first: the deferred work (a
+	 * symbol lookup in the vmlinux) can take a while */
 	if (vm->started)
 		vm->started(vm, vm->started_arg);
+	if (vm->deferred)
+		vm->deferred(vm, vm->deferred_arg);
 	sig = console_pump(vm->done_fd);
 	if (sig == CONSOLE_QUIT)
 		vm_stop(vm, VM_EXIT_QUIT, "quit from the console (Ctrl-A x)");
