@@ -24,7 +24,7 @@
 #define DEFAULT_CMDLINE CONFIG_DEFAULT_CMDLINE
 
 struct run_options {
-	struct vm_config cfg;
+	struct vm_config *cfg;   /* the VMM's own: filled in place, never copied */
 	const char *api_sock;    /* --api-sock PATH */
 	const char *config_file; /* --config-file FILE */
 	const char *vm_option;   /* the first option that configures the VM itself */
@@ -259,10 +259,9 @@ static int parse_run(int argc, char **argv, struct run_options *o)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct vm_config *cfg = &o->cfg;
+	struct vm_config *cfg = o->cfg;
 	int c, idx = 0;
 
-	config_init(cfg);
 	while ((c = getopt_long(argc, argv, "k:i:c:m:vh", opts, &idx)) != -1) {
 		if (vm_option(cfg, c, optarg)) {
 			if (!o->vm_option)
@@ -310,14 +309,15 @@ static void raise_fd_limit(void)
  * verbose, KVM check. */
 static void firecracker_defaults(struct run_options *o)
 {
-	struct vm_config c;
+	struct vm_config *c = o->cfg;
+	int trace = c->trace;
+	bool verbose = c->verbose, no_kvm_check = c->no_kvm_check;
 
-	fc_config_init(&c);
-	c.trace = o->cfg.trace;
-	c.verbose = o->cfg.verbose;
-	c.no_kvm_check = o->cfg.no_kvm_check;
-	config_free(&o->cfg);
-	o->cfg = c;
+	config_free(c);
+	fc_config_init(c);
+	c->trace = trace;
+	c->verbose = verbose;
+	c->no_kvm_check = no_kvm_check;
 }
 
 static void load_config_file(struct run_options *o)
@@ -325,7 +325,7 @@ static void load_config_file(struct run_options *o)
 	struct err e;
 
 	firecracker_defaults(o);
-	if (fc_config_file(&o->cfg, o->config_file, &e) < 0)
+	if (fc_config_file(o->cfg, o->config_file, &e) < 0)
 		usage_error("%s", e.msg);
 }
 
@@ -346,17 +346,18 @@ static int cmd_run(int argc, char **argv)
 	struct err e;
 	int status;
 
+	vmm_init(&m);
+	o.cfg = &m.cfg;
 	if (parse_run(argc, argv, &o) < 0)
 		return 2;
 	raise_fd_limit();
 	if (o.config_file)
 		load_config_file(&o);
-	else if (o.api_sock && !o.cfg.kernel[0])
+	else if (o.api_sock && !m.cfg.kernel[0])
 		firecracker_defaults(&o); /* configured through the API */
 	/* the devices' rules are the command line's: as before, exit 2 */
-	if (config_check(&o.cfg.devs, &e) < 0)
+	if (config_check(&m.cfg.devs, &e) < 0)
 		usage_error("%s", e.msg);
-	vmm_init(&m, &o.cfg);
 	if (o.api_sock && api_open(&api, o.api_sock, &m, &e) < 0)
 		die("%s", e.msg);
 	if (api && vmm_precreate(&m, &e) < 0) {

@@ -26,11 +26,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-void vmm_init(struct vmm *m, struct vm_config *cfg)
+void vmm_init(struct vmm *m)
 {
 	memset(m, 0, sizeof(*m));
-	m->cfg = *cfg;
-	cfg->cmdline = NULL; /* moved */
+	config_init(&m->cfg);
 	vm_prepare(&m->vm);
 }
 

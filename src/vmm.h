@@ -28,8 +28,9 @@ struct vmm {
 	uint64_t start_ns;    /* when InstanceStart began (trace_now) */
 };
 
-/* Sets @m up with configuration @cfg (moved in: @m owns its command line). */
-void vmm_init(struct vmm *m, struct vm_config *cfg);
+/* Sets @m up, its configuration with the command line's defaults
+ * (config_init), to be filled in place. */
+void vmm_init(struct vmm *m);
 
 /* Makes what does not depend on the configuration before it is known:
  * checks the host's KVM (unless asked not to), opens it and creates the VM

@@ -48,10 +48,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!size)
 		return 0;
 	if (!m.cfg.mem_size) {
-		struct vm_config cfg;
-
-		fc_config_init(&cfg);
-		vmm_init(&m, &cfg);
+		vmm_init(&m);
+		fc_config_init(&m.cfg);
 	}
 	step = data[0] % 64 + 1;
 	http_conn_init(&c);
