@@ -183,8 +183,9 @@ static bool same_image(const struct disk_config *a, const struct disk_config *b)
 int config_check(const struct vm_devices *d, struct err *e)
 {
 	char name[4200];
+	int root = -1;
 
-	for (int i = 0; i < d->nr_disks; i++)
+	for (int i = 0; i < d->nr_disks; i++) {
 		for (int j = 0; j < i; j++)
 			if (same_image(&d->disks[i], &d->disks[j]))
 				return err_set(e,
@@ -192,13 +193,29 @@ int config_check(const struct vm_devices *d, struct err *e)
 				               "gets each image once",
 				               config_disk_name(&d->disks[i], name, sizeof(name)),
 				               j, d->disks[j].path);
+		if (d->disks[i].is_root && root >= 0)
+			return err_set(e, "A root block device already exists! (%s and disk %d)",
+			               config_disk_name(&d->disks[i], name, sizeof(name)), root);
+		if (d->disks[i].is_root)
+			root = i;
+	}
 	for (int i = 0; i < d->nr_nets; i++)
-		for (int j = 0; j < i; j++)
+		for (int j = 0; j < i; j++) {
 			if (!strcmp(d->nets[i].tap, d->nets[j].tap))
 				return err_set(e,
 				               "--net tap=%s: given twice (a tap serves one "
 				               "interface)",
 				               d->nets[i].tap);
+			if (d->nets[i].has_mac && d->nets[j].has_mac &&
+			    !memcmp(d->nets[i].mac, d->nets[j].mac, 6))
+				return err_set(e,
+				               "The MAC address is already in use: tap %s and tap "
+				               "%s have %02x:%02x:%02x:%02x:%02x:%02x",
+				               d->nets[i].tap, d->nets[j].tap, d->nets[i].mac[0],
+				               d->nets[i].mac[1], d->nets[i].mac[2],
+				               d->nets[i].mac[3], d->nets[i].mac[4],
+				               d->nets[i].mac[5]);
+		}
 	return 0;
 }
 
@@ -258,22 +275,23 @@ const char *config_disk_name(const struct disk_config *d, char *buf, size_t size
 	return buf;
 }
 
+int config_check_balloon(const struct vm_config *c, struct err *e)
+{
+	if (c->devs.balloon.on && ((uint64_t)c->devs.balloon.amount_mib << 20) > c->mem_size)
+		return err_set(e, "balloon: amount_mib %u is more than the VM's %llu MiB",
+		               c->devs.balloon.amount_mib, (unsigned long long)(c->mem_size >> 20));
+	return 0;
+}
+
 int config_check_vm(const struct vm_config *c, struct err *e)
 {
-	int roots = 0;
-
 	if (!c->kernel[0])
 		return err_set(e, "no kernel: give --kernel, or boot-source's kernel_image_path");
 	if (mem_check_size(c->mem_size, e) < 0)
 		return -1;
 	if (c->cpus < 1)
 		return err_set(e, "%d vCPUs: a VM has at least 1", c->cpus);
-	for (int i = 0; i < c->devs.nr_disks; i++)
-		roots += c->devs.disks[i].is_root;
-	if (roots > 1)
-		return err_set(e, "%d root drives: a VM boots from one", roots);
-	if (c->devs.balloon.on && ((uint64_t)c->devs.balloon.amount_mib << 20) > c->mem_size)
-		return err_set(e, "balloon amount_mib %u: more than the VM's %llu MiB",
-		               c->devs.balloon.amount_mib, (unsigned long long)(c->mem_size >> 20));
+	if (config_check_balloon(c, e) < 0)
+		return -1;
 	return config_check(&c->devs, e);
 }

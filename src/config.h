@@ -23,9 +23,8 @@ enum disk_io {
 
 #define CONFIG_DEFAULT_CMDLINE "console=ttyS0"
 #define CONFIG_MAX_CPUS        254 /* xAPIC IDs, ACPI's MADT and the MP table */
-#define CONFIG_ID_LEN                                                                            \
-	64 /* Firecracker's drive_id, iface_id, vsock_id */ /* Firecracker's drive_id, iface_id, \
-	                                                       vsock_id */
+/* Firecracker's ids (drive_id, iface_id, vsock_id): 1 to 64 of [A-Za-z0-9_], and a NUL */
+#define CONFIG_ID_LEN 65
 
 struct disk_config {
 	char drive_id[CONFIG_ID_LEN]; /* the API's name for it; "" from the command line */
@@ -112,9 +111,12 @@ int config_set_cmdline(struct vm_config *c, const char *s, struct err *e);
 /* The command line @c boots with: its own, or the default. */
 const char *config_cmdline(const struct vm_config *c);
 
+/* Checks that the balloon's target fits in guest RAM; -1 with @e. */
+int config_check_balloon(const struct vm_config *c, struct err *e);
+
 /* Checks a whole configuration before a boot: a kernel given, the memory
- * and vCPU count in range, the devices consistent (config_check), one root
- * drive at most; -1 with @e saying what is wrong. */
+ * size (mem_check_size), a vCPU, the balloon (config_check_balloon), the
+ * devices (config_check); -1 with @e saying what is wrong. */
 int config_check_vm(const struct vm_config *c, struct err *e);
 
 /* The index of the disk called @id: its drive_id, or "diskN" for the Nth
@@ -135,8 +137,8 @@ int config_parse_net(const char *arg, struct net_config *n, struct err *e);
 int config_parse_vsock(const char *arg, struct vsock_config *v, struct err *e);
 
 /* Checks the devices together: no image given twice (the same file by
- * device and inode, or the same path) and no tap twice; -1 with @e naming
- * both. */
+ * device and inode, or the same path), one root drive at most, no tap and
+ * no MAC twice; -1 with @e naming both. */
 int config_check(const struct vm_devices *d, struct err *e);
 
 /* Parses "aa:bb:cc:dd:ee:ff"; -1 if it is not a unicast MAC. */

@@ -11,6 +11,7 @@
 
 #include "log.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -50,15 +51,19 @@ static long single_quote(const char *buf, size_t len)
 
 int fc_parse(const char *buf, size_t len, json_object **out, struct err *e)
 {
+	return fc_parse_max(buf, len, FC_MAX_PAYLOAD, out, e);
+}
+
+int fc_parse_max(const char *buf, size_t len, size_t max, json_object **out, struct err *e)
+{
 	struct json_tokener *tok;
 	json_object *o;
 	enum json_tokener_error je;
 	size_t end;
 
 	*out = NULL;
-	if (len > FC_MAX_PAYLOAD)
-		return err_set(e, "the body is %zu bytes, larger than the limit of %d", len,
-		               FC_MAX_PAYLOAD);
+	if (len > max)
+		return err_set(e, "%zu bytes, larger than the limit of %zu", len, max);
 	if (len == 0)
 		return err_set(e, "the body is empty: a JSON object is expected");
 	if (single_quote(buf, len) >= 0)
@@ -112,7 +117,9 @@ static const char *type_name(enum fc_type t)
 static bool type_ok(json_object *v, enum fc_type t)
 {
 	switch (t) {
-	case FC_STR: return json_object_is_type(v, json_type_string);
+	case FC_STR: /* a "\u0000" would cut a path or an id short */
+		return json_object_is_type(v, json_type_string) &&
+		       strlen(json_object_get_string(v)) == (size_t)json_object_get_string_len(v);
 	case FC_BOOL: return json_object_is_type(v, json_type_boolean);
 	case FC_U32:
 		if (!json_object_is_type(v, json_type_int))
@@ -233,12 +240,37 @@ static int copy_str(char *dst, size_t size, const char *s, const char *what, str
 	return 0;
 }
 
+/* Firecracker's ids: 1 to 64 letters, digits or underscores. */
+static int copy_id(char *dst, const char *s, const char *what, struct err *e)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n < 1 || n >= CONFIG_ID_LEN)
+		return err_set(e, "%s: an id has 1 to %d characters", what, CONFIG_ID_LEN - 1);
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_')
+			return err_set(e, "%s `%.64s`: an id has only letters, digits and '_'",
+			               what, s);
+	memcpy(dst, s, n + 1);
+	return 0;
+}
+
 /* A rate limiter mote cannot honour: only null or an absent one is taken. */
 static int no_rate_limiter(json_object *o, const char *name, const char *what, struct err *e)
 {
 	json_object *v = field(o, name);
+	bool set = false;
 
-	if (v && (!json_object_is_type(v, json_type_object) || json_object_object_length(v)))
+	if (v && !json_object_is_type(v, json_type_object))
+		set = true;
+	else if (v) {
+		json_object_object_foreach(v, key, val)
+		{
+			(void)key;
+			set |= val != NULL; /* {"bandwidth": null, "ops": null} limits nothing */
+		}
+	}
+	if (set)
 		return err_set(e, "%s: `%s` is not supported by mote (no rate limiters yet)", what,
 		               name);
 	return 0;
@@ -325,8 +357,12 @@ int fc_machine_config(struct vm_config *c, json_object *o, bool patch, struct er
 	n.cpus = (int)u32_field(o, "vcpu_count", (uint32_t)c->cpus);
 	mib = u32_field(o, "mem_size_mib", (uint32_t)(c->mem_size >> 20));
 	n.mem_size = (uint64_t)mib << 20;
-	n.smt = bool_field(o, "smt", c->smt);
-	n.track_dirty_pages = bool_field(o, "track_dirty_pages", c->track_dirty_pages);
+	/* PUT replaces the whole object (what it leaves out goes back to the
+	 * default); PATCH changes what it gives */
+	n.smt = bool_field(o, "smt", patch && c->smt);
+	n.track_dirty_pages = bool_field(o, "track_dirty_pages", patch && c->track_dirty_pages);
+	if (!patch)
+		n.mem.backend = MEM_ANON;
 	if ((s = str_field(o, "huge_pages")) && huge_pages(s, &n.mem.backend, e) < 0)
 		return -1;
 	if ((s = str_field(o, "cpu_template")) && strcmp(s, "None"))
@@ -367,8 +403,7 @@ static int drive_from(struct disk_config *d, json_object *o, struct err *e)
 	const char *s;
 
 	memset(d, 0, sizeof(*d));
-	if (copy_str(d->drive_id, sizeof(d->drive_id), str_field(o, "drive_id"), "drive_id", e) <
-	        0 ||
+	if (copy_id(d->drive_id, str_field(o, "drive_id"), "drive_id", e) < 0 ||
 	    copy_str(d->path, sizeof(d->path), str_field(o, "path_on_host"), "drives: path_on_host",
 	             e) < 0)
 		return -1;
@@ -424,10 +459,6 @@ int fc_drive(struct vm_config *c, json_object *o, const char *id, struct err *e)
 	if (i < 0)
 		i = n.nr_disks++;
 	n.disks[i] = d;
-	for (int j = 0; d.is_root && j < n.nr_disks; j++)
-		if (j != i && n.disks[j].is_root)
-			return err_set(e, "A root block device already exists! (drive '%s')",
-			               n.disks[j].drive_id);
 	if (config_check(&n, e) < 0)
 		return -1;
 	c->devs = n;
@@ -444,15 +475,31 @@ int fc_drive_patch(const struct vm_config *c, json_object *o, const char *id, co
 	    {NULL, 0, false, false},
 	};
 
+	struct vm_devices *n;
+	int i, ret = 0;
+
 	*path = NULL;
 	if (fc_check(o, "drives", f, e) < 0 || no_rate_limiter(o, "rate_limiter", "drives", e) < 0)
 		return -1;
 	if (strcmp(id, str_field(o, "drive_id")))
 		return err_set(e, "The id from the path does not match the id from the body!");
-	if (config_find_disk(&c->devs, id) < 0)
+	i = config_find_disk(&c->devs, id);
+	if (i < 0)
 		return err_set(e, "Invalid block device ID: '%s'", id);
-	*path = str_field(o, "path_on_host");
-	return 0;
+	if (!str_field(o, "path_on_host"))
+		return 0;
+	/* the new image goes through the same checks as the drives given at the start */
+	n = malloc(sizeof(*n));
+	if (!n)
+		return err_set(e, "no memory");
+	*n = c->devs;
+	if (copy_str(n->disks[i].path, sizeof(n->disks[i].path), str_field(o, "path_on_host"),
+	             "drives: path_on_host", e) < 0 ||
+	    config_check(n, e) < 0)
+		ret = -1;
+	free(n);
+	*path = ret ? NULL : str_field(o, "path_on_host");
+	return ret;
 }
 
 static int find_net(const struct vm_config *c, const char *id)
@@ -481,7 +528,7 @@ int fc_net(struct vm_config *c, json_object *o, const char *id, struct err *e)
 		return -1;
 	if (id && strcmp(id, str_field(o, "iface_id")))
 		return err_set(e, "The id from the path does not match the id from the body!");
-	if (copy_str(d.iface_id, sizeof(d.iface_id), str_field(o, "iface_id"), "iface_id", e) < 0 ||
+	if (copy_id(d.iface_id, str_field(o, "iface_id"), "iface_id", e) < 0 ||
 	    copy_str(d.tap, sizeof(d.tap), str_field(o, "host_dev_name"),
 	             "network-interfaces: host_dev_name", e) < 0)
 		return -1;
@@ -497,10 +544,6 @@ int fc_net(struct vm_config *c, json_object *o, const char *id, struct err *e)
 	if (i < 0)
 		i = n.nr_nets++;
 	n.nets[i] = d;
-	for (int j = 0; d.has_mac && j < n.nr_nets; j++)
-		if (j != i && n.nets[j].has_mac && !memcmp(n.nets[j].mac, d.mac, 6))
-			return err_set(e, "The MAC address is already in use: %s (interface '%s')",
-			               mac, n.nets[j].iface_id);
 	if (config_check(&n, e) < 0)
 		return -1;
 	c->devs = n;
@@ -548,8 +591,7 @@ int fc_vsock(struct vm_config *c, json_object *o, struct err *e)
 	if (!s || !*s || strlen(s) + 11 >= sizeof(v.uds))
 		return err_set(e, "vsock: uds_path must be 1 to %zu bytes", sizeof(v.uds) - 12);
 	memcpy(v.uds, s, strlen(s) + 1);
-	if ((s = str_field(o, "vsock_id")) &&
-	    copy_str(v.vsock_id, sizeof(v.vsock_id), s, "vsock: vsock_id", e) < 0)
+	if ((s = str_field(o, "vsock_id")) && copy_id(v.vsock_id, s, "vsock: vsock_id", e) < 0)
 		return -1;
 	c->devs.vsock = v;
 	return 0;
@@ -565,6 +607,7 @@ int fc_balloon(struct vm_config *c, json_object *o, struct err *e)
 	    {NULL, 0, false, false},
 	};
 	struct balloon_config b = {.on = true};
+	struct vm_config n = *c;
 
 	if (fc_check(o, "balloon", f, e) < 0)
 		return -1;
@@ -572,9 +615,9 @@ int fc_balloon(struct vm_config *c, json_object *o, struct err *e)
 	b.deflate_on_oom = bool_field(o, "deflate_on_oom", false);
 	b.stats_polling_interval_s = u32_field(o, "stats_polling_interval_s", 0);
 	b.free_page_reporting = bool_field(o, "free_page_reporting", true);
-	if (((uint64_t)b.amount_mib << 20) > c->mem_size)
-		return err_set(e, "balloon: amount_mib %u is more than the VM's %llu MiB",
-		               b.amount_mib, (unsigned long long)(c->mem_size >> 20));
+	n.devs.balloon = b;
+	if (config_check_balloon(&n, e) < 0)
+		return -1;
 	c->devs.balloon = b;
 	return 0;
 }
@@ -700,10 +743,10 @@ int fc_config_file(struct vm_config *c, const char *path, struct err *e)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return err_set(e, "--config-file %s: %s", path, strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > 4 * FC_MAX_PAYLOAD) {
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > FC_MAX_CONFIG_FILE) {
 		close(fd);
 		return err_set(e, "--config-file %s: not a regular file of at most %d bytes", path,
-		               4 * FC_MAX_PAYLOAD);
+		               FC_MAX_CONFIG_FILE);
 	}
 	buf = malloc((size_t)st.st_size + 1);
 	if (buf)
@@ -713,8 +756,7 @@ int fc_config_file(struct vm_config *c, const char *path, struct err *e)
 		free(buf);
 		return err_set(e, "--config-file %s: cannot read it", path);
 	}
-	/* a config file may be larger than an API body */
-	ret = n > FC_MAX_PAYLOAD ? err_set(e, "too large") : fc_parse(buf, (size_t)n, &root, e);
+	ret = fc_parse_max(buf, (size_t)n, FC_MAX_CONFIG_FILE, &root, e);
 	free(buf);
 	if (ret == 0) {
 		ret = fc_config_object(c, root, e);

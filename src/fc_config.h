@@ -13,11 +13,16 @@
 /* Bodies and config files larger than this are refused (Firecracker's
  * default http_api_max_payload_size). */
 #define FC_MAX_PAYLOAD 51200
+/* A config file may be larger (many drives and interfaces). */
+#define FC_MAX_CONFIG_FILE (1024 * 1024)
 
 /* Parses @len bytes of strict JSON (valid UTF-8, nothing after the value,
  * nesting at most 32 deep) into *@out, which must be an object; -1 with @e
  * saying where it went wrong. */
 int fc_parse(const char *buf, size_t len, json_object **out, struct err *e);
+
+/* fc_parse with a limit of @max bytes instead of FC_MAX_PAYLOAD. */
+int fc_parse_max(const char *buf, size_t len, size_t max, json_object **out, struct err *e);
 
 /* The mote defaults for a VM made through the API or a config file: as
  * config_init, but no balloon and no entropy device unless asked for, as

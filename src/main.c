@@ -287,6 +287,10 @@ static int parse_run(int argc, char **argv, struct run_options *o)
 	if (o->config_file && o->vm_option)
 		usage_error("run: %s describes the VM, and so does --config-file %s: give one",
 		            o->vm_option, o->config_file);
+	if (o->api_sock && !o->config_file && !cfg->kernel[0] && o->vm_option)
+		usage_error("run: %s without --kernel: a VM configured through --api-sock %s gets "
+		            "its devices and sizes from the API (or give --kernel too)",
+		            o->vm_option, o->api_sock);
 	if (!cfg->kernel[0] && !o->config_file && !o->api_sock)
 		usage_error("run: no --kernel given (see mote run --help)");
 	return 0;
@@ -356,7 +360,7 @@ static int cmd_run(int argc, char **argv)
 	else if (o.api_sock && !m.cfg.kernel[0])
 		firecracker_defaults(&o); /* configured through the API */
 	/* the devices' rules are the command line's: as before, exit 2 */
-	if (config_check(&m.cfg.devs, &e) < 0)
+	if (config_check(&m.cfg.devs, &e) < 0 || open_outputs(&m.cfg, &e) < 0)
 		usage_error("%s", e.msg);
 	if (o.api_sock && api_open(&api, o.api_sock, &m, &e) < 0)
 		die("%s", e.msg);
@@ -364,8 +368,6 @@ static int cmd_run(int argc, char **argv)
 		api_close(api);
 		die("%s", e.msg);
 	}
-	if (open_outputs(&m.cfg, &e) < 0)
-		usage_error("%s", e.msg);
 	if (!m.cfg.kernel[0]) {
 		/* Firecracker's way: configure and start through the API */
 		status = api_wait_start(api, &m);

@@ -183,9 +183,13 @@ void vm_vcpu_park(struct vcpu *v)
 	pthread_mutex_unlock(&vm->pause_lock);
 }
 
-void vm_pause(struct vm *vm)
+int vm_pause(struct vm *vm)
 {
 	pthread_mutex_lock(&vm->pause_lock);
+	if (vm->joining || atomic_load(&vm->exit) != VM_RUNNING) {
+		pthread_mutex_unlock(&vm->pause_lock);
+		return -1; /* stopping: its vCPU threads may be gone */
+	}
 	vm->pause_req = true;
 	pthread_mutex_unlock(&vm->pause_lock);
 	for (int i = 0; i < vm->nr_vcpus; i++)
@@ -194,6 +198,7 @@ void vm_pause(struct vm *vm)
 	while (vm->parked < vm->nr_vcpus && atomic_load(&vm->exit) == VM_RUNNING)
 		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
 	pthread_mutex_unlock(&vm->pause_lock);
+	return atomic_load(&vm->exit) == VM_RUNNING ? 0 : -1;
 }
 
 void vm_resume(struct vm *vm)
@@ -297,6 +302,9 @@ int vm_run(struct vm *vm)
 		vm_stop(vm, VM_EXIT_SIGNAL, "stopped by signal");
 	/* One vCPU's end (a reset, an error) or a signal ends them all,
 	 * wherever each is: running, or halted in the kernel. */
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->joining = true; /* no pause may kick a vCPU thread from here on */
+	pthread_mutex_unlock(&vm->pause_lock);
 	for (int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
 	for (int i = 0; i < vm->nr_vcpus; i++)

@@ -68,7 +68,8 @@ struct vm {
 	pthread_mutex_t pause_lock;
 	pthread_cond_t pause_cond;
 	bool pause_req;
-	int parked; /* vCPUs parked now */
+	bool joining; /* vm_run is joining the vCPU threads: no more kicks */
+	int parked;   /* vCPUs parked now */
 };
 
 /* The most vCPUs this KVM allows in a VM (KVM_CAP_MAX_VCPUS), or -errno. */
@@ -102,9 +103,10 @@ void vm_irq_line(struct vm *vm, uint32_t irq, int level);
 /* Asks the VM to stop with @why; the first request decides the outcome. */
 void vm_stop(struct vm *vm, enum vm_exit why, const char *msg);
 
-/* Parks every vCPU at a point where its state can be read and returns
- * when all are parked (or the VM stops); the I/O thread goes on. */
-void vm_pause(struct vm *vm);
+/* Parks every vCPU at a point where its state can be read and returns 0
+ * when all are parked; -1 if the VM is stopping (or stops meanwhile). The
+ * I/O thread goes on. */
+int vm_pause(struct vm *vm);
 
 /* Lets the vCPUs that vm_pause parked run again. */
 void vm_resume(struct vm *vm);

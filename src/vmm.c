@@ -223,7 +223,10 @@ int vmm_pause(struct vmm *m, struct err *e)
 {
 	if (m->state != VMM_RUNNING)
 		return err_set(e, "the VM is not running");
-	vm_pause(&m->vm);
+	if (vm_pause(&m->vm) < 0) {
+		vm_resume(&m->vm); /* no vCPU stays parked for a stopped VM */
+		return err_set(e, "the VM is stopping");
+	}
 	m->state = VMM_PAUSED;
 	return 0;
 }

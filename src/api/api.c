@@ -34,7 +34,8 @@ struct api {
 	pthread_cond_t cond;
 	const struct http_request *req; /* posted, not answered yet */
 	struct http_response *resp;
-	bool taken;  /* the VMM is working on req */
+	bool taken;    /* the VMM is working on req */
+	bool deferred; /* req is an InstanceStart answered once the vCPUs run */
 	bool closed; /* the VM is gone: requests are answered here */
 	int kick_fd; /* eventfd: a request is posted */
 	struct ev_source src;
@@ -95,8 +96,13 @@ static void serve(struct api *a)
 		return;
 	api_route(a->m, req, resp, &deferred);
 	log_msg(LOG_DEBUG, "api", "%s %s: %d", req->method_name, req->path, resp->status);
-	if (!deferred)
+	if (deferred) {
+		pthread_mutex_lock(&a->lock);
+		a->deferred = true;
+		pthread_mutex_unlock(&a->lock);
+	} else {
 		answer(a);
+	}
 }
 
 static void on_kick(void *opaque, uint32_t events)
@@ -147,6 +153,10 @@ int api_open(struct api **out, const char *path, struct vmm *m, struct err *e)
 	if (!a->http) {
 		close(fd);
 		unlink(path);
+		close(a->kick_fd);
+		m->api_sock = NULL;
+		free(a->path);
+		free(a);
 		return -1;
 	}
 	metrics_set(METRIC_api_server_process_startup_time_us, trace_since_start() / 1000);
@@ -160,13 +170,17 @@ static void started(struct vm *vm, void *arg)
 {
 	struct api *a = arg;
 
+	bool waiting;
+
 	(void)vm;
-	metrics_set(METRIC_vmm_instance_start_us, (trace_now() - a->m->start_ns) / 1000);
 	pthread_mutex_lock(&a->lock);
-	bool waiting = a->req != NULL;
+	waiting = a->deferred;
+	a->deferred = false;
 	pthread_mutex_unlock(&a->lock);
-	if (waiting)
-		answer(a);
+	if (!waiting)
+		return; /* booted from the command line or a config file */
+	metrics_set(METRIC_vmm_instance_start_us, (trace_now() - a->m->start_ns) / 1000);
+	answer(a);
 }
 
 int api_run(struct api *a, struct vmm *m)

@@ -692,6 +692,7 @@ int blk_change_image(struct vm *vm, const char *drive_id, const char *path, stru
 	memcpy(saved, c->path, sizeof(saved));
 	snprintf(c->path, sizeof(c->path), "%s", path);
 	if (disk_open(&nd, c, e) < 0) {
+		disk_close(&nd); /* what it opened before it refused (and its lock) */
 		memcpy(c->path, saved, sizeof(saved));
 		pthread_mutex_unlock(&b->dev.lock);
 		return -1;

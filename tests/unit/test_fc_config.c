@@ -150,6 +150,20 @@ static const struct fc_case cases[] = {
     {NET, "{\"iface_id\":\"eth0\",\"host_dev_name\":\"tap0\",\"guest_mac\":\"01:00:00:00:00:00\"}",
      "eth0", "not a unicast MAC"},
     {NET, "{\"iface_id\":\"eth0\",\"host_dev_name\":\"tap0\"}", "eth1", "does not match"},
+    {NET, "{\"iface_id\":\"eth/0\",\"host_dev_name\":\"tap0\"}", NULL, "only letters"},
+    {NET,
+     "{\"iface_id\":\"eth0\",\"host_dev_name\":\"tap0\",\"rx_rate_limiter\":{\"bandwidth\":null,"
+     "\"ops\":null}}",
+     "eth0", NULL},
+    {DRIVE,
+     "{\"drive_id\":\"a234567890123456789012345678901234567890123456789012345678901234\","
+     "\"path_on_host\":\"@1\",\"is_root_device\":false}",
+     NULL, NULL},
+    {DRIVE,
+     "{\"drive_id\":\"a2345678901234567890123456789012345678901234567890123456789012345\","
+     "\"path_on_host\":\"@1\",\"is_root_device\":false}",
+     NULL, "1 to 64 characters"},
+    {BOOT, "{\"kernel_image_path\":\"@K\\u0000.bak\"}", NULL, "invalid type"},
     {NET, "{\"iface_id\":\"eth0\"}", "eth0", "missing field `host_dev_name`"},
     {NET, "{\"iface_id\":\"eth0\",\"host_dev_name\":\"a-tap-name-too-long\"}", "eth0",
      "bytes long"},
@@ -251,6 +265,53 @@ static void test_values_land(void **state)
 	o = obj("{\"drive_id\":\"data\",\"path_on_host\":\"@2\",\"is_root_device\":false}");
 	assert_int_equal(fc_drive(&c, o, "data", &e), -1);
 	assert_non_null(strstr(e.msg, "the same image"));
+	json_object_put(o);
+	config_free(&c);
+}
+
+static void test_rules_shared(void **state)
+{
+	struct vm_config c;
+	const char *path;
+	json_object *o;
+	struct err e;
+
+	(void)state;
+	fc_config_init(&c);
+	/* PUT replaces machine-config whole: huge_pages goes back to None */
+	o = obj("{\"vcpu_count\":1,\"mem_size_mib\":64,\"huge_pages\":\"2M\"}");
+	assert_int_equal(fc_machine_config(&c, o, false, &e), 0);
+	json_object_put(o);
+	assert_int_equal(c.mem.backend, MEM_HUGETLB);
+	o = obj("{\"vcpu_count\":1,\"mem_size_mib\":64}");
+	assert_int_equal(fc_machine_config(&c, o, false, &e), 0);
+	json_object_put(o);
+	assert_int_equal(c.mem.backend, MEM_ANON);
+	/* the same MAC twice: config_check's rule, for the API and --net alike */
+	o = obj(
+	    "{\"iface_id\":\"a\",\"host_dev_name\":\"tapa\",\"guest_mac\":\"06:00:00:00:00:01\"}");
+	assert_int_equal(fc_net(&c, o, "a", &e), 0);
+	json_object_put(o);
+	o = obj(
+	    "{\"iface_id\":\"b\",\"host_dev_name\":\"tapb\",\"guest_mac\":\"06:00:00:00:00:01\"}");
+	assert_int_equal(fc_net(&c, o, "b", &e), -1);
+	assert_non_null(strstr(e.msg, "already in use"));
+	json_object_put(o);
+	/* PATCH /drives to an image another drive has is refused */
+	o = obj("{\"drive_id\":\"one\",\"path_on_host\":\"@1\",\"is_root_device\":false}");
+	assert_int_equal(fc_drive(&c, o, "one", &e), 0);
+	json_object_put(o);
+	o = obj("{\"drive_id\":\"two\",\"path_on_host\":\"@2\",\"is_root_device\":false}");
+	assert_int_equal(fc_drive(&c, o, "two", &e), 0);
+	json_object_put(o);
+	o = obj("{\"drive_id\":\"two\",\"path_on_host\":\"@1\"}");
+	assert_int_equal(fc_drive_patch(&c, o, "two", &path, &e), -1);
+	assert_null(path);
+	assert_non_null(strstr(e.msg, "the same image"));
+	json_object_put(o);
+	o = obj("{\"drive_id\":\"two\",\"path_on_host\":\"@2\"}");
+	assert_int_equal(fc_drive_patch(&c, o, "two", &path, &e), 0);
+	assert_string_equal(path, disk2);
 	json_object_put(o);
 	config_free(&c);
 }
@@ -384,8 +445,11 @@ static void test_check_vm(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_objects),      cmocka_unit_test(test_values_land),
-	    cmocka_unit_test(test_parse_strict), cmocka_unit_test(test_config_file_round_trip),
+	    cmocka_unit_test(test_objects),
+	    cmocka_unit_test(test_values_land),
+	    cmocka_unit_test(test_parse_strict),
+	    cmocka_unit_test(test_rules_shared),
+	    cmocka_unit_test(test_config_file_round_trip),
 	    cmocka_unit_test(test_check_vm),
 	};
 
