@@ -269,6 +269,17 @@ assert line["api_server"]["requests"] > 0, line["api_server"]' "$work/metrics.js
 		[ -z "$why" ] && [[ $api_body != *'"actual_mib":32'* ]] && why="the guest did not inflate to 32 MiB: $api_body"
 		api_call "$sock" PATCH /balloon/statistics '{"stats_polling_interval_s":0}'
 		[ -z "$why" ] && [ "$api_status" != 400 ] && why="turning statistics off after boot: $api_status"
+		api_call "$sock" PATCH /balloon/statistics '{"stats_polling_interval_s":2}'
+		[ -z "$why" ] && [ "$api_status" != 204 ] && why="a new statistics interval: $api_status $api_body"
+		api_call "$sock" GET /balloon
+		[ -z "$why" ] && [[ $api_body != *'"stats_polling_interval_s":2'*'"actual_mib":32'* ]] &&
+			why="GET /balloon after the changes: $api_body"
+		api_call "$sock" PATCH /drives/rootfs '{"drive_id":"rootfs"}'
+		[ -z "$why" ] && [ "$api_status" != 204 ] && why="PATCH /drives without a path: $api_status $api_body"
+		api_call "$sock" PATCH /network-interfaces/eth0 '{"iface_id":"eth0"}'
+		[ -z "$why" ] && [[ $api_body != *"Invalid network interface ID"* ]] && why="PATCH of an interface that is not there: $api_body"
+		api_call "$sock" PUT /logger '{"log_path":"/tmp/x"}'
+		[ -z "$why" ] && [[ $api_body != *"after starting"* ]] && why="logger after boot: $api_body"
 	fi
 	kill "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
