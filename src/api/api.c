@@ -36,8 +36,8 @@ struct api {
 	struct http_response *resp;
 	bool taken;    /* the VMM is working on req */
 	bool deferred; /* req is an InstanceStart answered once the vCPUs run */
-	bool closed; /* the VM is gone: requests are answered here */
-	int kick_fd; /* eventfd: a request is posted */
+	bool closed;   /* the VM is gone: requests are answered here */
+	int kick_fd;   /* eventfd: a request is posted */
 	struct ev_source src;
 };
 
