@@ -275,11 +275,11 @@ const char *config_disk_name(const struct disk_config *d, char *buf, size_t size
 	return buf;
 }
 
-int config_check_balloon(const struct vm_config *c, struct err *e)
+int config_check_balloon(const struct balloon_config *b, uint64_t mem_size, struct err *e)
 {
-	if (c->devs.balloon.on && ((uint64_t)c->devs.balloon.amount_mib << 20) > c->mem_size)
+	if (b->on && ((uint64_t)b->amount_mib << 20) > mem_size)
 		return err_set(e, "balloon: amount_mib %u is more than the VM's %llu MiB",
-		               c->devs.balloon.amount_mib, (unsigned long long)(c->mem_size >> 20));
+		               b->amount_mib, (unsigned long long)(mem_size >> 20));
 	return 0;
 }
 
@@ -291,7 +291,7 @@ int config_check_vm(const struct vm_config *c, struct err *e)
 		return -1;
 	if (c->cpus < 1)
 		return err_set(e, "%d vCPUs: a VM has at least 1", c->cpus);
-	if (config_check_balloon(c, e) < 0)
+	if (config_check_balloon(&c->devs.balloon, c->mem_size, e) < 0)
 		return -1;
 	return config_check(&c->devs, e);
 }

@@ -111,8 +111,8 @@ int config_set_cmdline(struct vm_config *c, const char *s, struct err *e);
 /* The command line @c boots with: its own, or the default. */
 const char *config_cmdline(const struct vm_config *c);
 
-/* Checks that the balloon's target fits in guest RAM; -1 with @e. */
-int config_check_balloon(const struct vm_config *c, struct err *e);
+/* Checks that balloon @b's target fits in @mem_size bytes of guest RAM; -1 with @e. */
+int config_check_balloon(const struct balloon_config *b, uint64_t mem_size, struct err *e);
 
 /* Checks a whole configuration before a boot: a kernel given, the memory
  * size (mem_check_size), a vCPU, the balloon (config_check_balloon), the

@@ -8,6 +8,14 @@
 extern const struct device __start_mote_devices[] __attribute__((weak));
 extern const struct device __stop_mote_devices[] __attribute__((weak));
 
+const struct device *device_find(const char *name)
+{
+	for (const struct device *d = __start_mote_devices; d < __stop_mote_devices; d++)
+		if (!strcmp(d->name, name))
+			return d;
+	return NULL;
+}
+
 int devices_plan(struct vm *vm)
 {
 	for (const struct device *d = __start_mote_devices; d < __stop_mote_devices; d++) {

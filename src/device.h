@@ -53,6 +53,9 @@ struct device {
 #define DEVICE_REGISTER(dev_name, init_fn, stop_fn) \
 	DEVICE_REGISTER_FULL(dev_name, init_fn, stop_fn, NULL, NULL)
 
+/* The registered device called @name, or NULL. */
+const struct device *device_find(const char *name);
+
 /* Runs every registered device's plan hook; -1 if one fails. */
 int devices_plan(struct vm *vm);
 

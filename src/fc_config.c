@@ -607,7 +607,6 @@ int fc_balloon(struct vm_config *c, json_object *o, struct err *e)
 	    {NULL, 0, false, false},
 	};
 	struct balloon_config b = {.on = true};
-	struct vm_config n = *c;
 
 	if (fc_check(o, "balloon", f, e) < 0)
 		return -1;
@@ -615,8 +614,7 @@ int fc_balloon(struct vm_config *c, json_object *o, struct err *e)
 	b.deflate_on_oom = bool_field(o, "deflate_on_oom", false);
 	b.stats_polling_interval_s = u32_field(o, "stats_polling_interval_s", 0);
 	b.free_page_reporting = bool_field(o, "free_page_reporting", true);
-	n.devs.balloon = b;
-	if (config_check_balloon(&n, e) < 0)
+	if (config_check_balloon(&b, c->mem_size, e) < 0)
 		return -1;
 	c->devs.balloon = b;
 	return 0;

@@ -43,9 +43,6 @@ static struct vm_devices devs;
 static const struct device *dev;
 static uint16_t avail_idx[4];
 
-extern const struct device __start_mote_devices[] __attribute__((weak));
-extern const struct device __stop_mote_devices[] __attribute__((weak));
-
 /* --- the statistics parser ------------------------------------------- */
 
 /* Appends entry (@tag, @val) to @buf at entry @i. */
@@ -111,14 +108,6 @@ static void test_parse_refuses_odd_and_oversized(void **state)
 
 /* --- the device ------------------------------------------------------ */
 
-static const struct device *find_balloon(void)
-{
-	for (const struct device *d = __start_mote_devices; d < __stop_mote_devices; d++)
-		if (!strcmp(d->name, "balloon"))
-			return d;
-	return NULL;
-}
-
 static void wr(uint64_t off, uint32_t v)
 {
 	assert_true(bus_dispatch(NULL, BUS_MMIO, VIRTIO_MMIO_BASE + off, (uint8_t *)&v, 4, true));
@@ -149,7 +138,7 @@ static int start(const struct balloon_config *c)
 		devs.balloon = *c;
 	vm.devs = &devs;
 	bus_reset();
-	dev = find_balloon();
+	dev = device_find("balloon");
 	assert_non_null(dev);
 	if (dev->plan(&vm) < 0)
 		return -1;

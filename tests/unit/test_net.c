@@ -367,17 +367,6 @@ static void test_iov_write(void **state)
 #define RX_BUFS   0x30000ULL
 #define TX_BUF    0x40000ULL
 
-extern const struct device __start_mote_devices[] __attribute__((weak));
-extern const struct device __stop_mote_devices[] __attribute__((weak));
-
-static const struct device *net_device(void)
-{
-	for (const struct device *d = __start_mote_devices; d < __stop_mote_devices; d++)
-		if (!strcmp(d->name, "net"))
-			return d;
-	return NULL;
-}
-
 static int write_file(const char *path, const char *s)
 {
 	int fd = open(path, O_WRONLY);
@@ -593,7 +582,7 @@ static void device_receives(int s)
 
 static void test_device(void **state)
 {
-	const struct device *d = net_device();
+	const struct device *d = device_find("net");
 	struct vm_devices devs = {.nr_nets = 1};
 	uint8_t mac[6];
 	int s;

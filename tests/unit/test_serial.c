@@ -30,8 +30,6 @@
 #define VM_FD   41
 
 /* The device table's bounds (device.c walks the same section). */
-extern const struct device __start_mote_devices[] __attribute__((weak));
-extern const struct device __stop_mote_devices[] __attribute__((weak));
 
 static const struct device *serial;
 static struct vm vm;
@@ -55,9 +53,7 @@ static int setup(void **state)
 	int p[2];
 
 	(void)state;
-	for (const struct device *d = __start_mote_devices; d < __stop_mote_devices; d++)
-		if (!strcmp(d->name, "serial"))
-			serial = d;
+	serial = device_find("serial");
 	if (!serial)
 		return -1;
 	memset(&vm, 0, sizeof(vm));

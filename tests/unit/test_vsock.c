@@ -305,17 +305,6 @@ static char dir[64];
 static uint64_t base;
 static uint16_t avail_idx[3], used_seen[3];
 
-extern const struct device __start_mote_devices[] __attribute__((weak));
-extern const struct device __stop_mote_devices[] __attribute__((weak));
-
-static const struct device *find_vsock(void)
-{
-	for (const struct device *d = __start_mote_devices; d < __stop_mote_devices; d++)
-		if (!strcmp(d->name, "vsock"))
-			return d;
-	return NULL;
-}
-
 static void mmio_wr(uint64_t off, uint32_t v)
 {
 	assert_true(bus_dispatch(NULL, BUS_MMIO, base + off, (uint8_t *)&v, 4, true));
@@ -382,7 +371,7 @@ static int dev_setup(void **state)
 	snprintf(devs.vsock.uds, sizeof(devs.vsock.uds), "%s/v.sock", dir);
 	vm.devs = &devs;
 	bus_reset();
-	dev = find_vsock();
+	dev = device_find("vsock");
 	if (!dev || dev->plan(&vm) < 0 || dev->init(&vm) < 0)
 		return -1;
 	base = VIRTIO_MMIO_BASE;
@@ -908,7 +897,7 @@ static void test_dev_storm(void **state)
 
 static int plan_with(const char *path)
 {
-	const struct device *d = find_vsock();
+	const struct device *d = device_find("vsock");
 	int r;
 
 	if (!d)
