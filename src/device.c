@@ -3,10 +3,13 @@
 
 #include "err.h"
 
+#include <stdio.h>
 #include <string.h>
 
 extern const struct device __start_mote_devices[] __attribute__((weak));
 extern const struct device __stop_mote_devices[] __attribute__((weak));
+extern const struct device_state __start_mote_device_state[] __attribute__((weak));
+extern const struct device_state __stop_mote_device_state[] __attribute__((weak));
 
 const struct device *device_find(const char *name)
 {
@@ -66,6 +69,30 @@ int devices_cmdline(const struct vm *vm, char *buf, size_t size)
 			return -1;
 		if (!n)
 			buf[used] = '\0';
+	}
+	return 0;
+}
+
+int devices_save(struct vm *vm, struct snap_writer *w, struct err *e)
+{
+	for (const struct device_state *d = __start_mote_device_state; d < __stop_mote_device_state;
+	     d++) {
+		struct err why;
+
+		if (d->save(vm, w, &why) < 0)
+			return err_set(e, "%s: %s", d->name, why.msg);
+	}
+	return 0;
+}
+
+int devices_load(struct vm *vm, struct snap *s, struct err *e)
+{
+	for (const struct device_state *d = __start_mote_device_state; d < __stop_mote_device_state;
+	     d++) {
+		struct err why;
+
+		if (d->load(vm, s, &why) < 0)
+			return err_set(e, "%s: %s", d->name, why.msg);
 	}
 	return 0;
 }

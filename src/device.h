@@ -7,6 +7,9 @@
 
 struct vm;
 struct aml;
+struct err;
+struct snap;
+struct snap_writer;
 
 struct device {
 	const char *name;
@@ -52,6 +55,35 @@ struct device {
 
 #define DEVICE_REGISTER(dev_name, init_fn, stop_fn) \
 	DEVICE_REGISTER_FULL(dev_name, init_fn, stop_fn, NULL, NULL)
+
+/* A device's state for snapshots and migration, registered beside its
+ * emulation (DEVICE_STATE). */
+struct device_state {
+	const char *name;
+	/* Appends the device's state to @w as SNAP_DEVICE records, one per
+	 * instance, with the vCPUs paused: finishes the work in flight first
+	 * (quiescence). -1 with @e if it cannot (a device whose state mote
+	 * cannot carry yet says so). */
+	int (*save)(struct vm *vm, struct snap_writer *w, struct err *e);
+	/* Loads what save wrote into the devices vm_create made, every field
+	 * checked as hostile input; a missing record is an error. -1 with @e. */
+	int (*load)(struct vm *vm, struct snap *s, struct err *e);
+};
+
+/* Places a struct device_state in the "mote_device_state" section. */
+#define DEVICE_STATE(dev_name, save_fn, load_fn)                                \
+	static const struct device_state device_state_##dev_name                \
+	    __attribute__((used, section("mote_device_state"), aligned(8))) = { \
+	        .name = #dev_name,                                              \
+	        .save = (save_fn),                                              \
+	        .load = (load_fn),                                              \
+	}
+
+/* Runs every device_state's save hook; -1 with @e (naming the device) if one fails. */
+int devices_save(struct vm *vm, struct snap_writer *w, struct err *e);
+
+/* Runs every device_state's load hook; -1 with @e (naming the device) if one fails. */
+int devices_load(struct vm *vm, struct snap *s, struct err *e);
 
 /* The registered device called @name, or NULL. */
 const struct device *device_find(const char *name);

@@ -901,3 +901,82 @@ json_object *fc_vm_config_json(const struct vm_config *c)
 	json_object_object_add(o, "metrics", v);
 	return o;
 }
+
+int fc_snapshot_create(json_object *o, struct fc_snapshot_create *out, struct err *e)
+{
+	static const struct fc_field f[] = {
+	    {"snapshot_type", FC_STR, false, false},
+	    {"snapshot_path", FC_STR, true, false},
+	    {"mem_file_path", FC_STR, true, false},
+	    {"version", FC_STR, false, false},
+	    {NULL, 0, false, false},
+	};
+	const char *type;
+
+	memset(out, 0, sizeof(*out));
+	if (fc_check(o, "snapshot", f, e) < 0)
+		return -1;
+	type = str_field(o, "snapshot_type");
+	if (type && strcmp(type, "Full") && strcmp(type, "Diff"))
+		return err_set(e, "snapshot: unknown variant `%.64s`, expected `Full` or `Diff`",
+		               type);
+	out->diff = type && !strcmp(type, "Diff");
+	if (copy_str(out->snapshot_path, sizeof(out->snapshot_path), str_field(o, "snapshot_path"),
+	             "snapshot_path", e) < 0 ||
+	    copy_str(out->mem_file_path, sizeof(out->mem_file_path), str_field(o, "mem_file_path"),
+	             "mem_file_path", e) < 0)
+		return -1;
+	return 0;
+}
+
+static int fc_mem_backend(json_object *o, struct fc_snapshot_load *out, struct err *e)
+{
+	static const struct fc_field f[] = {
+	    {"backend_path", FC_STR, true, false},
+	    {"backend_type", FC_STR, true, false},
+	    {NULL, 0, false, false},
+	};
+	const char *type;
+
+	if (fc_check(o, "mem_backend", f, e) < 0)
+		return -1;
+	type = str_field(o, "backend_type");
+	if (!strcmp(type, "Uffd"))
+		return err_set(e, "mem_backend: backend_type `Uffd` is not supported by mote: use "
+		                  "`File` (the file is mapped, pages come in on first touch)");
+	if (strcmp(type, "File"))
+		return err_set(e, "mem_backend: unknown variant `%.64s`, expected `File` or `Uffd`",
+		               type);
+	return copy_str(out->mem_path, sizeof(out->mem_path), str_field(o, "backend_path"),
+	                "backend_path", e);
+}
+
+int fc_snapshot_load(json_object *o, struct fc_snapshot_load *out, struct err *e)
+{
+	static const struct fc_field f[] = {
+	    {"snapshot_path", FC_STR, true, false},
+	    {"mem_file_path", FC_STR, false, false},
+	    {"mem_backend", FC_OBJ, false, false},
+	    {"enable_diff_snapshots", FC_BOOL, false, false},
+	    {"resume_vm", FC_BOOL, false, false},
+	    {NULL, 0, false, false},
+	};
+	json_object *mb;
+
+	memset(out, 0, sizeof(*out));
+	if (fc_check(o, "snapshot", f, e) < 0)
+		return -1;
+	mb = field(o, "mem_backend");
+	if (!mb == !field(o, "mem_file_path"))
+		return err_set(e, "snapshot: give one of `mem_backend` and `mem_file_path`");
+	if (copy_str(out->snapshot_path, sizeof(out->snapshot_path), str_field(o, "snapshot_path"),
+	             "snapshot_path", e) < 0)
+		return -1;
+	if (mb ? fc_mem_backend(mb, out, e) < 0
+	       : copy_str(out->mem_path, sizeof(out->mem_path), str_field(o, "mem_file_path"),
+	                  "mem_file_path", e) < 0)
+		return -1;
+	out->enable_diff_snapshots = bool_field(o, "enable_diff_snapshots", false);
+	out->resume_vm = bool_field(o, "resume_vm", false);
+	return 0;
+}

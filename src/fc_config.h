@@ -60,6 +60,29 @@ int fc_config_object(struct vm_config *c, json_object *root, struct err *e);
 /* Reads and parses the config file @path into @c; -1 with @e naming it. */
 int fc_config_file(struct vm_config *c, const char *path, struct err *e);
 
+/* PUT /snapshot/create's body (SnapshotCreateParams). */
+struct fc_snapshot_create {
+	char snapshot_path[4096];
+	char mem_file_path[4096];
+	bool diff; /* snapshot_type "Diff" */
+};
+
+/* PUT /snapshot/load's body (SnapshotLoadParams): mem_backend (File) or
+ * the older mem_file_path, one of them. */
+struct fc_snapshot_load {
+	char snapshot_path[4096];
+	char mem_path[4096];
+	bool enable_diff_snapshots;
+	bool resume_vm;
+};
+
+/* Parses SnapshotCreateParams @o into @out; -1 with @e in Firecracker's words. */
+int fc_snapshot_create(json_object *o, struct fc_snapshot_create *out, struct err *e);
+
+/* Parses SnapshotLoadParams @o into @out; a Uffd backend is refused (mote
+ * maps the file); -1 with @e. */
+int fc_snapshot_load(json_object *o, struct fc_snapshot_load *out, struct err *e);
+
 /* The objects GET answers with, new references. */
 json_object *fc_machine_config_json(const struct vm_config *c);
 json_object *fc_balloon_json(const struct vm_config *c);

@@ -28,6 +28,8 @@ struct run_options {
 	const char *api_sock;    /* --api-sock PATH */
 	const char *config_file; /* --config-file FILE */
 	const char *vm_option;   /* the first option that configures the VM itself */
+	const char *vm_shape;    /* the first of them that is not about guest RAM's backing */
+	const char *restore;     /* --restore DIR */
 };
 
 static void usage(FILE *out)
@@ -53,6 +55,7 @@ static void run_usage(FILE *out)
 	fputs("usage: mote run --kernel PATH [options]\n"
 	      "       mote run --config-file FILE [--api-sock PATH]\n"
 	      "       mote run --api-sock PATH\n"
+	      "       mote run --restore DIR [--api-sock PATH] [--memory-backend ...]\n"
 	      "\n"
 	      "Boots a kernel directly, without firmware: an uncompressed vmlinux through its\n"
 	      "PVH entry, or a bzImage through the Linux 64-bit boot protocol. Kernel segments\n"
@@ -67,6 +70,11 @@ static void run_usage(FILE *out)
 	      "                        socket PATH, made with mode 0600 (an existing PATH is\n"
 	      "                        refused); without a kernel, mote waits for the API's\n"
 	      "                        InstanceStart (see docs/api.md)\n"
+	      "      --restore DIR     resume the VM snapshot DIR/vmstate with its memory\n"
+	      "                        DIR/memory (PUT /snapshot/create writes them; see\n"
+	      "                        docs/snapshots.md); the snapshot says what the VM is,\n"
+	      "                        --memory-backend, --thp and --prefault how its RAM is\n"
+	      "                        held (anon: the memory file is mapped copy-on-write)\n"
 	      "      --config-file FILE\n"
 	      "                        boot the VM Firecracker's JSON config FILE describes\n"
 	      "                        (boot-source, machine-config, drives, ...); not with\n"
@@ -256,6 +264,7 @@ static int parse_run(int argc, char **argv, struct run_options *o)
 	    {"boot-trace", optional_argument, NULL, 'B'},
 	    {"api-sock", required_argument, NULL, 'a'},
 	    {"config-file", required_argument, NULL, 'F'},
+	    {"restore", required_argument, NULL, 'r'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -266,6 +275,8 @@ static int parse_run(int argc, char **argv, struct run_options *o)
 		if (vm_option(cfg, c, optarg)) {
 			if (!o->vm_option)
 				o->vm_option = option_name(opts, c);
+			if (!o->vm_shape && !strchr("MTnP", c))
+				o->vm_shape = option_name(opts, c);
 			continue;
 		}
 		switch (c) {
@@ -273,6 +284,7 @@ static int parse_run(int argc, char **argv, struct run_options *o)
 		case 'K': cfg->no_kvm_check = true; break;
 		case 'a': o->api_sock = optarg; break;
 		case 'F': o->config_file = optarg; break;
+		case 'r': o->restore = optarg; break;
 		case 'B':
 			if (optarg && strcmp(optarg, "json") && strcmp(optarg, "text"))
 				usage_error("--boot-trace=%s: not a format (text or json)", optarg);
@@ -284,6 +296,9 @@ static int parse_run(int argc, char **argv, struct run_options *o)
 	}
 	if (optind < argc)
 		usage_error("run: unexpected argument '%s' (see mote run --help)", argv[optind]);
+	if (o->restore && (o->config_file || o->vm_shape))
+		usage_error("run: --restore %s: the snapshot describes the VM, not %s", o->restore,
+		            o->config_file ? "--config-file" : o->vm_shape);
 	if (o->config_file && o->vm_option)
 		usage_error("run: %s describes the VM, and so does --config-file %s: give one",
 		            o->vm_option, o->config_file);
@@ -291,7 +306,7 @@ static int parse_run(int argc, char **argv, struct run_options *o)
 		usage_error("run: %s without --kernel: a VM configured through --api-sock %s gets "
 		            "its devices and sizes from the API (or give --kernel too)",
 		            o->vm_option, o->api_sock);
-	if (!cfg->kernel[0] && !o->config_file && !o->api_sock)
+	if (!cfg->kernel[0] && !o->config_file && !o->api_sock && !o->restore)
 		usage_error("run: no --kernel given (see mote run --help)");
 	return 0;
 }
@@ -342,6 +357,23 @@ static int open_outputs(const struct vm_config *c, struct err *e)
 	return c->metrics_path[0] ? metrics_open(c->metrics_path, e) : 0;
 }
 
+/* --restore DIR: the snapshot's VM, running, instead of a boot. */
+static int restore(const struct run_options *o, struct vmm *m, struct api *api)
+{
+	char state[4096], mem[4096];
+	struct err e;
+
+	if (snprintf(state, sizeof(state), "%s/vmstate", o->restore) >= (int)sizeof(state) ||
+	    snprintf(mem, sizeof(mem), "%s/memory", o->restore) >= (int)sizeof(mem))
+		usage_error("--restore %s: path too long", o->restore);
+	if (vmm_restore(m, state, mem, true, &e) < 0) {
+		if (api)
+			api_close(api);
+		die("--restore %s: %s", o->restore, e.msg);
+	}
+	return api ? api_run(api, m) : vmm_run(m, NULL, NULL);
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	struct run_options o = {0};
@@ -368,7 +400,9 @@ static int cmd_run(int argc, char **argv)
 		api_close(api);
 		die("%s", e.msg);
 	}
-	if (!m.cfg.kernel[0]) {
+	if (o.restore) {
+		status = restore(&o, &m, api);
+	} else if (!m.cfg.kernel[0]) {
 		/* Firecracker's way: configure and start through the API */
 		status = api_wait_start(api, &m);
 	} else if (vmm_build(&m, &e) < 0) {

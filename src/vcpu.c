@@ -208,6 +208,7 @@ void vcpu_loop(struct vcpu *v)
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	trace_mark(TRACE_VMM_INIT_END);
+	vm_vcpu_park(v); /* a VM restored paused waits before its first instruction */
 	while (atomic_load(&v->vm->exit) == VM_RUNNING) {
 		int ret = kvm_ioctl_try(v->fd, KVM_RUN, NULL);
 

@@ -11,9 +11,11 @@
 #include "boot/cmdline.h"
 #include "bus.h"
 #include "device.h"
+#include "fc_config.h"
 #include "kvm_check.h"
 #include "log.h"
 #include "metrics.h"
+#include "snapshot/snapshot.h"
 #include "trace.h"
 #include "vcpu.h"
 #include "virtio/blk.h"
@@ -140,7 +142,8 @@ static void arm_breakpoint(struct vm *vm, const struct boot_result *r, const cha
 
 /* Guest RAM, the devices' host side, the command line and the firmware
  * tables: everything before the kernel is loaded. */
-static int build_platform(struct vmm *m, struct boot_config *b, struct err *e)
+/* Guest RAM and the devices' host side: what a boot and a restore share. */
+static int plan_platform(struct vmm *m, struct err *e)
 {
 	struct vm *vm = &m->vm;
 
@@ -151,6 +154,15 @@ static int build_platform(struct vmm *m, struct boot_config *b, struct err *e)
 	vm->devs = &m->cfg.devs;
 	if (devices_plan(vm) < 0)
 		return err_set(e, "the devices cannot be set up: %s", err_last_warning());
+	return 0;
+}
+
+static int build_platform(struct vmm *m, struct boot_config *b, struct err *e)
+{
+	struct vm *vm = &m->vm;
+
+	if (plan_platform(m, e) < 0)
+		return -1;
 	b->kernel = m->cfg.kernel;
 	b->initrd = m->cfg.initrd[0] ? m->cfg.initrd : NULL;
 	b->cmdline = guest_cmdline(m, b, e);
@@ -238,4 +250,67 @@ int vmm_resume(struct vmm *m, struct err *e)
 	vm_resume(&m->vm);
 	m->state = VMM_RUNNING;
 	return 0;
+}
+
+int vmm_snapshot(struct vmm *m, const char *state_path, const char *mem_path,
+                 struct snapshot_stats *st, struct err *e)
+{
+	if (m->state != VMM_PAUSED)
+		return err_set(e, "Create snapshot error: the microVM must be paused first "
+		                  "(PATCH /vm {\"state\": \"Paused\"})");
+	if (snapshot_save(&m->vm, &m->cfg, state_path, mem_path, st, e) < 0)
+		return -1;
+	log_info("snapshot %s (%llu bytes), memory %s (%llu bytes of data)", state_path,
+	         (unsigned long long)st->state_bytes, mem_path, (unsigned long long)st->mem_bytes);
+	return 0;
+}
+
+/* The VM of @from goes into @to; how mote runs it stays @to's. */
+static void take_vm_config(struct vm_config *to, struct vm_config *from)
+{
+	memcpy(to->kernel, from->kernel, sizeof(to->kernel));
+	memcpy(to->initrd, from->initrd, sizeof(to->initrd));
+	free(to->cmdline);
+	to->cmdline = from->cmdline;
+	from->cmdline = NULL;
+	to->mem_size = from->mem_size;
+	to->cpus = from->cpus;
+	to->smt = from->smt;
+	to->track_dirty_pages = from->track_dirty_pages;
+	to->devs = from->devs;
+}
+
+int vmm_restore(struct vmm *m, const char *state_path, const char *mem_path, bool resume,
+                struct err *e)
+{
+	struct vm_config *saved;
+	struct snapshot_file f;
+	int ret = -1;
+
+	if (m->state != VMM_NOT_STARTED)
+		return err_set(e, "Loading a microVM snapshot not allowed after configuring "
+		                  "boot-specific resources or starting the microVM.");
+	saved = malloc(sizeof(*saved));
+	if (!saved)
+		return err_set(e, "out of memory");
+	fc_config_init(saved);
+	if (snapshot_read(state_path, &f, saved, e) < 0 || config_check(&saved->devs, e) < 0)
+		goto out;
+	take_vm_config(&m->cfg, saved);
+	m->state = VMM_FAILED; /* until the VM is whole */
+	if (plan_platform(m, e) < 0 || (m->vm.vm_fd < 0 && vmm_precreate(m, e) < 0) ||
+	    vm_create(&m->vm, e) < 0 || snapshot_apply(&m->vm, &f, mem_path, e) < 0) {
+		vm_destroy(&m->vm); /* no half-restored VM stays: its RAM goes back */
+		goto out;
+	}
+	m->state = resume ? VMM_RUNNING : VMM_PAUSED;
+	m->vm.pause_req = !resume;
+	log_info("VM restored from %s: %d vCPUs, %llu MiB", state_path, m->cfg.cpus,
+	         (unsigned long long)(m->cfg.mem_size >> 20));
+	ret = 0;
+out:
+	snapshot_file_free(&f);
+	config_free(saved);
+	free(saved);
+	return ret;
 }

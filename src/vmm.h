@@ -56,4 +56,20 @@ int vmm_pause(struct vmm *m, struct err *e);
 /* Lets the parked vCPUs go on (PATCH /vm Resumed); -1 with @e if not paused. */
 int vmm_resume(struct vmm *m, struct err *e);
 
+struct snapshot_stats;
+
+/* Writes the paused VM's state to @state_path and its memory to @mem_path
+ * (PUT /snapshot/create); -1 with @e if the VM is not paused or a part of
+ * it cannot be saved (nothing is left half-written under either name). */
+int vmm_snapshot(struct vmm *m, const char *state_path, const char *mem_path,
+                 struct snapshot_stats *st, struct err *e);
+
+/* Builds the VM of snapshot @state_path with the memory of @mem_path, in
+ * place of a boot (PUT /snapshot/load, --restore): its configuration comes
+ * from the snapshot; how mote runs it (memory backend, logger, metrics,
+ * trace) stays m->cfg's. Paused unless @resume. -1 with @e: a snapshot
+ * refused before anything is built leaves the VMM as it was (not started). */
+int vmm_restore(struct vmm *m, const char *state_path, const char *mem_path, bool resume,
+                struct err *e);
+
 #endif

@@ -61,6 +61,7 @@ max_len() {
 	cmdline) echo 1024 ;;  # a command line and device words
 	virtio) echo 4096 ;;   # register and RAM commands
 	insn) echo 512 ;;      # header and the kvm_run's exit union
+	snapshot) echo 65536 ;; # a whole state file of one vCPU (XSAVE, MSRs)
 	*) echo 4096 ;;
 	esac
 }

@@ -202,7 +202,7 @@ int api_wait_start(struct api *a, struct vmm *m)
 	p[1].fd = signalfd(-1, &set, SFD_CLOEXEC);
 	if (p[1].fd < 0)
 		die("api: cannot watch for signals: %s", strerror(errno));
-	while (m->state != VMM_RUNNING) {
+	while (m->state == VMM_NOT_STARTED || m->state == VMM_FAILED) {
 		if (poll(p, 2, -1) < 0 && errno != EINTR)
 			die("api: poll: %s", strerror(errno));
 		if (p[1].revents && read(p[1].fd, &si, sizeof(si)) == sizeof(si)) {

@@ -13,6 +13,7 @@
 #include "../hw/i8042.h"
 #include "../log.h"
 #include "../metrics.h"
+#include "../snapshot/snapshot.h"
 #include "../trace.h"
 #include "../virtio/balloon.h"
 #include "../virtio/blk.h"
@@ -330,10 +331,26 @@ static int patch_vm(struct call *c, struct err *e)
 	return err_set(e, "vm: unknown variant `%.64s`, expected `Paused` or `Resumed`", s);
 }
 
-static int no_snapshots(struct call *c, struct err *e)
+static int snapshot_create(struct call *c, struct err *e)
 {
-	(void)c;
-	return err_set(e, "snapshots are not supported by mote yet");
+	struct fc_snapshot_create p;
+	struct snapshot_stats st;
+
+	if (fc_snapshot_create(c->body, &p, e) < 0)
+		return -1;
+	if (p.diff)
+		return err_set(e, "snapshot: `Diff` snapshots are not supported by mote yet; "
+		                  "take a `Full` one (holes stay holes: it is as small)");
+	return vmm_snapshot(c->m, p.snapshot_path, p.mem_file_path, &st, e);
+}
+
+static int snapshot_load(struct call *c, struct err *e)
+{
+	struct fc_snapshot_load p;
+
+	if (fc_snapshot_load(c->body, &p, e) < 0)
+		return -1;
+	return vmm_restore(c->m, p.snapshot_path, p.mem_path, p.resume_vm, e);
 }
 
 static const struct route routes[] = {
@@ -360,8 +377,8 @@ static const struct route routes[] = {
     {HTTP_M_PUT, "/actions", ANY_TIME, true, put_actions},
     {HTTP_M_PATCH, "/vm", POST_BOOT, true, patch_vm},
     {HTTP_M_GET, "/vm/config", ANY_TIME, false, get_vm_config},
-    {HTTP_M_PUT, "/snapshot/create", ANY_TIME, false, no_snapshots},
-    {HTTP_M_PUT, "/snapshot/load", ANY_TIME, false, no_snapshots},
+    {HTTP_M_PUT, "/snapshot/create", POST_BOOT, true, snapshot_create},
+    {HTTP_M_PUT, "/snapshot/load", PRE_BOOT, true, snapshot_load},
 };
 
 /* Whether @path is @r's, and its {id} (one segment of 1 to 63 bytes). */

@@ -13,6 +13,7 @@
 #include "../console.h"
 #include "../device.h"
 #include "../err.h"
+#include "../snapshot/stream.h"
 #include "../vm.h"
 #include "../x86/aml.h"
 
@@ -350,3 +351,68 @@ static void kbd_aml(const struct vm *vm, struct aml *a)
 }
 
 DEVICE_REGISTER_FULL(i8042, kbd_init, NULL, NULL, kbd_aml);
+
+/* The controller and keyboard in a snapshot. */
+struct kbd_wire {
+	uint8_t ctr, pending_cmd, kbd_cmd, scan_set;
+	uint8_t last_was_cmd, scanning, driven, irq_level;
+	uint8_t out[I8042_QUEUE];
+	uint32_t out_head, out_len;
+};
+
+static int kbd_save(struct vm *vm, struct snap_writer *w, struct err *e)
+{
+	const struct i8042 *k = &kbd.chip;
+	struct kbd_wire s;
+
+	(void)vm, (void)e;
+	pthread_mutex_lock(&kbd.lock);
+	s = (struct kbd_wire){
+	    .ctr = k->ctr,
+	    .pending_cmd = k->pending_cmd,
+	    .kbd_cmd = k->kbd_cmd,
+	    .scan_set = k->scan_set,
+	    .last_was_cmd = k->last_was_cmd,
+	    .scanning = k->scanning,
+	    .driven = k->driven,
+	    .irq_level = (uint8_t)k->irq_level,
+	    .out_head = k->out_head,
+	    .out_len = k->out_len,
+	};
+	memcpy(s.out, k->out, sizeof(s.out));
+	pthread_mutex_unlock(&kbd.lock);
+	snap_put_device(w, "i8042", &s, sizeof(s));
+	return 0;
+}
+
+static int kbd_load(struct vm *vm, struct snap *snap, struct err *e)
+{
+	struct i8042 *k = &kbd.chip;
+	struct kbd_wire s;
+	const uint8_t *data;
+	uint64_t len;
+
+	(void)vm;
+	if (!snap_get_device(snap, "i8042", &data, &len) || len != sizeof(s))
+		return err_set(e, "no keyboard controller state of %zu bytes", sizeof(s));
+	memcpy(&s, data, sizeof(s));
+	if (s.scan_set < 1 || s.scan_set > 3 || s.last_was_cmd > 1 || s.scanning > 1 ||
+	    s.driven > 1 || s.irq_level > 1 || s.out_head >= I8042_QUEUE || s.out_len > I8042_QUEUE)
+		return err_set(e, "keyboard controller state out of range");
+	pthread_mutex_lock(&kbd.lock);
+	k->ctr = s.ctr;
+	k->pending_cmd = s.pending_cmd;
+	k->kbd_cmd = s.kbd_cmd;
+	k->scan_set = s.scan_set;
+	k->last_was_cmd = s.last_was_cmd;
+	k->scanning = s.scanning;
+	k->driven = s.driven;
+	k->irq_level = s.irq_level;
+	memcpy(k->out, s.out, sizeof(k->out));
+	k->out_head = s.out_head;
+	k->out_len = s.out_len;
+	pthread_mutex_unlock(&kbd.lock);
+	return 0;
+}
+
+DEVICE_STATE(i8042, kbd_save, kbd_load);

@@ -5,6 +5,7 @@
 #include "../device.h"
 #include "../err.h"
 #include "../kvm.h"
+#include "../snapshot/stream.h"
 #include "../vm.h"
 #include "../x86/aml.h"
 #include "uart16550.h"
@@ -167,3 +168,59 @@ static void serial_aml(const struct vm *vm, struct aml *a)
 }
 
 DEVICE_REGISTER_FULL(serial, serial_init, serial_stop, NULL, serial_aml);
+
+/* COM1's registers in a snapshot; what the guest had not read yet of the
+ * console's input stays behind. */
+struct serial_wire {
+	uint8_t ier, lcr, mcr, scr, dll, dlm, fifo, thre_pending;
+};
+
+static int serial_save(struct vm *vm, struct snap_writer *w, struct err *e)
+{
+	struct serial_wire s;
+
+	(void)vm, (void)e;
+	flush_out(&com1, false);
+	pthread_mutex_lock(&com1.lock);
+	s = (struct serial_wire){
+	    .ier = com1.uart.ier,
+	    .lcr = com1.uart.lcr,
+	    .mcr = com1.uart.mcr,
+	    .scr = com1.uart.scr,
+	    .dll = com1.uart.dll,
+	    .dlm = com1.uart.dlm,
+	    .fifo = com1.uart.fifo,
+	    .thre_pending = com1.uart.thre_pending,
+	};
+	pthread_mutex_unlock(&com1.lock);
+	snap_put_device(w, "serial", &s, sizeof(s));
+	return 0;
+}
+
+static int serial_load(struct vm *vm, struct snap *snap, struct err *e)
+{
+	struct serial_wire s;
+	const uint8_t *data;
+	uint64_t len;
+
+	(void)vm;
+	if (!snap_get_device(snap, "serial", &data, &len) || len != sizeof(s))
+		return err_set(e, "no COM1 state of %zu bytes", sizeof(s));
+	memcpy(&s, data, sizeof(s));
+	if (s.fifo > 1 || s.thre_pending > 1 || (s.ier & ~0x0fU))
+		return err_set(e, "COM1 state out of range (IER 0x%x)", s.ier);
+	pthread_mutex_lock(&com1.lock);
+	com1.uart.ier = s.ier;
+	atomic_store(&com1.uart.ier_shadow, s.ier);
+	com1.uart.lcr = s.lcr;
+	com1.uart.mcr = s.mcr;
+	com1.uart.scr = s.scr;
+	com1.uart.dll = s.dll;
+	com1.uart.dlm = s.dlm;
+	com1.uart.fifo = s.fifo;
+	com1.uart.thre_pending = s.thre_pending;
+	pthread_mutex_unlock(&com1.lock);
+	return 0;
+}
+
+DEVICE_STATE(serial, serial_save, serial_load);

@@ -9,6 +9,7 @@
 #include "../config.h"
 #include "../device.h"
 #include "../err.h"
+#include "../snapshot/stream.h"
 #include "../metrics.h"
 #include "../vm.h"
 #include "mmio.h"
@@ -592,3 +593,61 @@ void balloon_stats_poll(struct vm *vm)
 	stats_give_back(b);
 	pthread_mutex_unlock(&b->dev.lock);
 }
+
+/* The balloon's own state beside its transport. */
+struct balloon_wire {
+	uint64_t held, returned;
+	uint32_t target;
+	uint16_t stats_head;
+	uint8_t stats_held, pad;
+};
+
+static int balloon_save(struct vm *vm, struct snap_writer *w, struct err *e)
+{
+	struct balloon *b = &balloon;
+	struct balloon_wire s;
+
+	(void)vm;
+	if (!b->ready)
+		return 0;
+	pthread_mutex_lock(&b->dev.lock);
+	s = (struct balloon_wire){
+	    .held = b->held,
+	    .returned = b->returned,
+	    .target = b->target,
+	    .stats_head = b->stats_head,
+	    .stats_held = b->stats_held,
+	};
+	pthread_mutex_unlock(&b->dev.lock);
+	if (virtio_mmio_save(&b->dev, w, "virtio-balloon", &s, sizeof(s)) < 0)
+		return err_set(e, "out of memory");
+	return 0;
+}
+
+static int balloon_load(struct vm *vm, struct snap *snap, struct err *e)
+{
+	struct balloon *b = &balloon;
+	struct balloon_wire s;
+
+	if (!b->ready)
+		return 0;
+	if (virtio_mmio_load(&b->dev, snap, "virtio-balloon", &s, sizeof(s), e) < 0)
+		return -1;
+	if (s.stats_held > 1 || s.held > vm->mem.size / PAGE_SIZE ||
+	    s.target > vm->mem.size / PAGE_SIZE)
+		return err_set(e, "balloon state out of range (%llu pages held, target %u)",
+		               (unsigned long long)s.held, s.target);
+	if (s.stats_held && s.stats_head >= VIRTQ_MAX_SIZE)
+		return err_set(e, "balloon statistics buffer %u out of range", s.stats_head);
+	pthread_mutex_lock(&b->dev.lock);
+	b->held = s.held;
+	b->returned = s.returned;
+	b->target = s.target;
+	b->stats_head = s.stats_head;
+	b->stats_held = s.stats_held;
+	pthread_mutex_unlock(&b->dev.lock);
+	virtio_mmio_resume(&b->dev);
+	return 0;
+}
+
+DEVICE_STATE(balloon, balloon_save, balloon_load);

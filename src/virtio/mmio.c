@@ -6,10 +6,12 @@
 #include "../bus.h"
 #include "../err.h"
 #include "../kvm.h"
+#include "../snapshot/stream.h"
 
 #include <errno.h>
 #include <linux/kvm.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -458,4 +460,161 @@ void virtio_mmio_fail(struct virtio_mmio *d, const char *why)
 		             d->ops->name, why);
 	d->status |= VIRTIO_STATUS_NEEDS_RESET;
 	raise(d, 2); /* configuration change: the driver reads the status */
+}
+
+/* The transport's state in a snapshot: registers and queues, then the
+ * device's own bytes. Fixed-width little-endian fields (x86-64 only). */
+struct mmio_wire_queue {
+	uint64_t desc, avail, used;
+	uint16_t size, last_avail, used_idx;
+	uint8_t ready, event_idx, indirect, pad[7];
+};
+
+struct mmio_wire {
+	uint32_t version;
+	uint32_t device_id;
+	uint32_t status, isr;
+	uint32_t dev_features_sel, drv_features_sel, queue_sel, config_gen;
+	uint64_t drv_features;
+	uint32_t nr_queues, config_size;
+	struct mmio_wire_queue q[VIRTIO_MAX_QUEUES];
+	uint8_t config[64];
+};
+
+#define MMIO_WIRE_VERSION 1
+#define STATUS_KNOWN                                                                  \
+	(VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_DRIVER_OK | \
+	 VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED)
+
+int virtio_mmio_save(struct virtio_mmio *d, struct snap_writer *w, const char *name,
+                     const void *extra, size_t extra_len)
+{
+	struct mmio_wire m;
+	uint8_t *buf = malloc(sizeof(m) + extra_len);
+
+	if (!buf)
+		return -1;
+	memset(&m, 0, sizeof(m));
+	pthread_mutex_lock(&d->lock);
+	m.version = MMIO_WIRE_VERSION;
+	m.device_id = d->ops->device_id;
+	m.status = d->status;
+	m.isr = d->isr;
+	m.dev_features_sel = d->dev_features_sel;
+	m.drv_features_sel = d->drv_features_sel;
+	m.queue_sel = d->queue_sel;
+	m.config_gen = d->config_gen;
+	m.drv_features = d->drv_features;
+	m.nr_queues = (uint32_t)d->ops->nr_queues;
+	m.config_size = d->ops->config_size;
+	for (int i = 0; i < VIRTIO_MAX_QUEUES; i++) {
+		const struct virtq *q = &d->q[i];
+
+		m.q[i] = (struct mmio_wire_queue){
+		    .desc = q->desc,
+		    .avail = q->avail,
+		    .used = q->used,
+		    .size = q->size,
+		    .last_avail = q->last_avail,
+		    .used_idx = q->used_idx,
+		    .ready = q->ready,
+		    .event_idx = q->event_idx,
+		    .indirect = q->indirect,
+		};
+	}
+	memcpy(m.config, d->config, sizeof(m.config));
+	pthread_mutex_unlock(&d->lock);
+	memcpy(buf, &m, sizeof(m));
+	if (extra_len)
+		memcpy(buf + sizeof(m), extra, extra_len);
+	snap_put_device(w, name, buf, sizeof(m) + extra_len);
+	free(buf);
+	return 0;
+}
+
+static int load_queue(struct virtio_mmio *d, int i, const struct mmio_wire_queue *w, struct err *e)
+{
+	struct virtq q = {
+	    .size = w->size,
+	    .ready = w->ready,
+	    .desc = w->desc,
+	    .avail = w->avail,
+	    .used = w->used,
+	    .last_avail = w->last_avail,
+	    .used_idx = w->used_idx,
+	    .event_idx = w->event_idx,
+	    .indirect = w->indirect,
+	};
+
+	if (w->ready > 1 || w->event_idx > 1 || w->indirect > 1)
+		return err_set(e, "queue %d: flags that are not booleans", i);
+	if (q.event_idx != virtio_mmio_has(d, VIRTIO_F_EVENT_IDX) && q.ready)
+		return err_set(e, "queue %d: EVENT_IDX differs from the features", i);
+	if (q.indirect != virtio_mmio_has(d, VIRTIO_F_INDIRECT_DESC) && q.ready)
+		return err_set(e, "queue %d: INDIRECT_DESC differs from the features", i);
+	if (q.ready && (i >= d->ops->nr_queues || virtq_check(&q, &d->vm->mem, e) < 0))
+		return i >= d->ops->nr_queues ? err_set(e, "queue %d: ready, but no such queue", i)
+		                              : -1;
+	d->q[i] = q;
+	return 0;
+}
+
+int virtio_mmio_load(struct virtio_mmio *d, struct snap *s, const char *name, void *extra,
+                     size_t extra_len, struct err *e)
+{
+	struct mmio_wire m;
+	const uint8_t *data;
+	uint64_t len;
+
+	if (!snap_get_device(s, name, &data, &len))
+		return err_set(e, "no state for %s in the snapshot", name);
+	if (len != sizeof(m) + extra_len)
+		return err_set(e, "%s: state of %llu bytes, not %zu", name, (unsigned long long)len,
+		               sizeof(m) + extra_len);
+	memcpy(&m, data, sizeof(m));
+	if (extra_len)
+		memcpy(extra, data + sizeof(m), extra_len);
+	if (m.version != MMIO_WIRE_VERSION)
+		return err_set(e, "%s: transport state version %u, not %u", name, m.version,
+		               MMIO_WIRE_VERSION);
+	if (m.device_id != d->ops->device_id || m.nr_queues != (uint32_t)d->ops->nr_queues ||
+	    m.config_size != d->ops->config_size)
+		return err_set(e, "%s: state of another device (id %u, %u queues)", name,
+		               m.device_id, m.nr_queues);
+	if (m.drv_features & ~offered(d))
+		return err_set(e, "%s: driver features 0x%llx beyond what the device offers", name,
+		               (unsigned long long)(m.drv_features & ~offered(d)));
+	if (m.status & ~(uint32_t)STATUS_KNOWN)
+		return err_set(e, "%s: unknown status bits 0x%x", name, m.status);
+	pthread_mutex_lock(&d->lock);
+	d->drv_features = m.drv_features;
+	for (int i = 0; i < VIRTIO_MAX_QUEUES; i++) {
+		struct err why;
+
+		if (load_queue(d, i, &m.q[i], &why) < 0) {
+			reset(d);
+			pthread_mutex_unlock(&d->lock);
+			return err_set(e, "%s: %s", name, why.msg);
+		}
+	}
+	d->status = m.status;
+	d->isr = m.isr & 3;
+	d->dev_features_sel = m.dev_features_sel;
+	d->drv_features_sel = m.drv_features_sel;
+	d->queue_sel = m.queue_sel;
+	d->config_gen = m.config_gen;
+	memcpy(d->config, m.config, sizeof(d->config));
+	pthread_mutex_unlock(&d->lock);
+	return 0;
+}
+
+void virtio_mmio_resume(struct virtio_mmio *d)
+{
+	pthread_mutex_lock(&d->lock);
+	if ((d->status & VIRTIO_STATUS_DRIVER_OK) && !(d->status & VIRTIO_STATUS_NEEDS_RESET)) {
+		if (d->ops->activate)
+			d->ops->activate(d);
+		rekick(d);
+	}
+	pthread_mutex_unlock(&d->lock);
 }

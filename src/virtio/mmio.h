@@ -137,6 +137,27 @@ void virtio_mmio_config_changed(struct virtio_mmio *d);
  * DEVICE_NEEDS_RESET and ignores its queues until the driver resets it. */
 void virtio_mmio_fail(struct virtio_mmio *d, const char *why);
 
+struct snap;
+struct snap_writer;
+
+/* Appends @d's transport state (registers, features, queues, config space)
+ * and @extra_len bytes of the device's own @extra to @w as device record
+ * @name; -1 if memory runs out. With the VM paused and the device idle. */
+int virtio_mmio_save(struct virtio_mmio *d, struct snap_writer *w, const char *name,
+                     const void *extra, size_t extra_len);
+
+/* Loads device record @name into @d (made by virtio_mmio_init, never run)
+ * and its device bytes into @extra (exactly @extra_len of them): a record
+ * of another device, features the device does not offer, unknown status
+ * bits or a ready queue whose rings are not in guest RAM are refused with
+ * @e and leave @d reset. */
+int virtio_mmio_load(struct virtio_mmio *d, struct snap *s, const char *name, void *extra,
+                     size_t extra_len, struct err *e);
+
+/* After a load: a running driver's device starts again (its activate hook)
+ * and each ready queue is kicked, for what the driver made available. */
+void virtio_mmio_resume(struct virtio_mmio *d);
+
 /* The MMIO handler of a virtio-mmio device (exposed for the tests). */
 void virtio_mmio_access(struct vcpu *vcpu, uint64_t offset, uint8_t *data, uint32_t len,
                         bool is_write, void *opaque);

@@ -3,6 +3,7 @@
 #include "../config.h"
 #include "../device.h"
 #include "../err.h"
+#include "../snapshot/stream.h"
 #include "../metrics.h"
 #include "../vm.h"
 #include "mmio.h"
@@ -121,3 +122,24 @@ static void rng_aml(const struct vm *vm, struct aml *a)
 }
 
 DEVICE_REGISTER_PLAN(rng, rng_plan, rng_init, rng_stop, rng_cmdline, rng_aml);
+
+static int rng_save(struct vm *vm, struct snap_writer *w, struct err *e)
+{
+	(void)vm;
+	if (rng.on && virtio_mmio_save(&rng.dev, w, "virtio-rng", NULL, 0) < 0)
+		return err_set(e, "out of memory");
+	return 0;
+}
+
+static int rng_load(struct vm *vm, struct snap *s, struct err *e)
+{
+	(void)vm;
+	if (!rng.on)
+		return 0;
+	if (virtio_mmio_load(&rng.dev, s, "virtio-rng", NULL, 0, e) < 0)
+		return -1;
+	virtio_mmio_resume(&rng.dev);
+	return 0;
+}
+
+DEVICE_STATE(rng, rng_save, rng_load);

@@ -80,7 +80,7 @@ EOF
 }
 
 test_net_tcp() {
-	local name=net-ping-tcp ns=mote-net-$$ mac=52:54:00:12:34:56 mote pids=() up down
+	local name=net-ping-tcp ns=mote-net-$$-$RANDOM mac=52:54:00:12:34:56 mote pids=() up down
 	selected "$name" || return 0
 	: >"$out"
 	if ! net_tun; then
@@ -111,7 +111,7 @@ test_net_tcp() {
 	# The nested runner's emulated CPUs move some MiB/s: the transfers get
 	# three times the usual time limit.
 	MOTE=$work/mote-in-ns TIMEOUT=$((TIMEOUT * 3)) run_script "$name" "$work/net-guest.sh" \
-		--net "tap=tap0,mac=$mac"
+		--net "tap=tap0,mac=$mac" -v
 	# Both ends are done once the guest is, or never will be.
 	for _ in $(seq 1 10); do
 		net_alive "${pids[@]}" || break
