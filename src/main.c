@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* mote: a microVM monitor for Linux on KVM. */
 #include "api/api.h"
+#include "api/client.h"
 #include "config.h"
 #include "err.h"
 #include "fc_config.h"
@@ -9,6 +10,7 @@
 #include "mem.h"
 #include "metrics.h"
 #include "trace.h"
+#include "snapshot/migrate.h"
 #include "vmm.h"
 
 #include <errno.h>
@@ -30,6 +32,7 @@ struct run_options {
 	const char *vm_option;   /* the first option that configures the VM itself */
 	const char *vm_shape;    /* the first of them that is not about guest RAM's backing */
 	const char *restore;     /* --restore DIR */
+	const char *incoming;    /* --incoming URL */
 };
 
 static void usage(FILE *out)
@@ -38,6 +41,7 @@ static void usage(FILE *out)
 	      "\n"
 	      "commands:\n"
 	      "  run        boot a Linux kernel in a new microVM (mote run --help)\n"
+	      "  migrate    move the VM of a running mote to another (mote migrate --help)\n"
 	      "  kvm-check  tell whether this host's KVM can run ordinary guests\n"
 	      "             (mote kvm-check --help)\n"
 	      "\n"
@@ -75,6 +79,10 @@ static void run_usage(FILE *out)
 	      "                        docs/snapshots.md); the snapshot says what the VM is,\n"
 	      "                        --memory-backend, --thp and --prefault how its RAM is\n"
 	      "                        held (anon: the memory file is mapped copy-on-write)\n"
+	      "      --incoming tcp:HOST:PORT|unix:PATH\n"
+	      "                        wait there for one migration (mote migrate) and run\n"
+	      "                        the VM it brings; HOST is numeric, localhost, or empty\n"
+	      "                        for every address (see docs/snapshots.md)\n"
 	      "      --config-file FILE\n"
 	      "                        boot the VM Firecracker's JSON config FILE describes\n"
 	      "                        (boot-source, machine-config, drives, ...); not with\n"
@@ -265,6 +273,7 @@ static int parse_run(int argc, char **argv, struct run_options *o)
 	    {"api-sock", required_argument, NULL, 'a'},
 	    {"config-file", required_argument, NULL, 'F'},
 	    {"restore", required_argument, NULL, 'r'},
+	    {"incoming", required_argument, NULL, 'G'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -285,6 +294,7 @@ static int parse_run(int argc, char **argv, struct run_options *o)
 		case 'a': o->api_sock = optarg; break;
 		case 'F': o->config_file = optarg; break;
 		case 'r': o->restore = optarg; break;
+		case 'G': o->incoming = optarg; break;
 		case 'B':
 			if (optarg && strcmp(optarg, "json") && strcmp(optarg, "text"))
 				usage_error("--boot-trace=%s: not a format (text or json)", optarg);
@@ -306,7 +316,7 @@ static int parse_run(int argc, char **argv, struct run_options *o)
 		usage_error("run: %s without --kernel: a VM configured through --api-sock %s gets "
 		            "its devices and sizes from the API (or give --kernel too)",
 		            o->vm_option, o->api_sock);
-	if (!cfg->kernel[0] && !o->config_file && !o->api_sock && !o->restore)
+	if (!cfg->kernel[0] && !o->config_file && !o->api_sock && !o->restore && !o->incoming)
 		usage_error("run: no --kernel given (see mote run --help)");
 	return 0;
 }
@@ -374,6 +384,19 @@ static int restore(const struct run_options *o, struct vmm *m, struct api *api)
 	return api ? api_run(api, m) : vmm_run(m, NULL, NULL);
 }
 
+/* --incoming URL: the VM a migration brings, running. */
+static int incoming(const struct run_options *o, struct vmm *m, struct api *api)
+{
+	struct err e;
+
+	if (migrate_receive(m, o->incoming, &e) < 0) {
+		if (api)
+			api_close(api);
+		die("--incoming %s: %s", o->incoming, e.msg);
+	}
+	return api ? api_run(api, m) : vmm_run(m, NULL, NULL);
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	struct run_options o = {0};
@@ -402,6 +425,8 @@ static int cmd_run(int argc, char **argv)
 	}
 	if (o.restore) {
 		status = restore(&o, &m, api);
+	} else if (o.incoming) {
+		status = incoming(&o, &m, api);
 	} else if (!m.cfg.kernel[0]) {
 		/* Firecracker's way: configure and start through the API */
 		status = api_wait_start(api, &m);
@@ -416,6 +441,59 @@ static int cmd_run(int argc, char **argv)
 		api_close(api);
 	vmm_destroy(&m);
 	return status;
+}
+
+static void migrate_usage(FILE *out)
+{
+	fputs("usage: mote migrate --api-sock PATH [--max-downtime-ms N] tcp:HOST:PORT|unix:PATH\n"
+	      "\n"
+	      "Moves the VM of the mote serving the API socket PATH to the mote waiting with\n"
+	      "mote run --incoming at the address (PUT /migration/send): memory is copied while\n"
+	      "the guest runs, then the guest stops for at most about N ms (default 300) while\n"
+	      "the rest goes. Prints what was sent; the source mote then exits 0.\n",
+	      out);
+}
+
+static int cmd_migrate(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"api-sock", required_argument, NULL, 'a'},
+	    {"max-downtime-ms", required_argument, NULL, 'd'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *sock = NULL;
+	unsigned long downtime = 300;
+	char body[1024], answer[4096], *end;
+	struct err e;
+	int c, status;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'a': sock = optarg; break;
+		case 'd':
+			downtime = strtoul(optarg, &end, 10);
+			if (*end || !*optarg || downtime > 3600000)
+				usage_error(
+				    "--max-downtime-ms %s: not a number of ms up to 3600000",
+				    optarg);
+			break;
+		case 'h': migrate_usage(stdout); return 0;
+		default: migrate_usage(stderr); return 2;
+		}
+	}
+	if (!sock || optind != argc - 1)
+		usage_error(
+		    "migrate: give --api-sock PATH and one destination (see mote migrate --help)");
+	if (strchr(argv[optind], '"') || strchr(argv[optind], '\\') ||
+	    snprintf(body, sizeof(body), "{\"destination_url\":\"%s\",\"max_downtime_ms\":%lu}",
+	             argv[optind], downtime) >= (int)sizeof(body))
+		usage_error("migrate: %s: not a destination", argv[optind]);
+	if (api_client_call(sock, "PUT", "/migration/send", body, &status, answer, sizeof(answer),
+	                    &e) < 0)
+		die("%s", e.msg);
+	printf("%s\n", answer);
+	return status == 200 ? 0 : 1;
 }
 
 int main(int argc, char **argv)
@@ -434,6 +512,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "migrate"))
+		return cmd_migrate(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "kvm-check"))
 		return kvm_check_cmd(argc - 1, argv + 1);
 	fprintf(stderr, "mote: unknown command '%s'\n", argv[1]);

@@ -307,3 +307,22 @@ int parse_size(const char *s, uint64_t *out)
 	*out = v * mult;
 	return 0;
 }
+
+int64_t mem_offset(const struct guest_mem *m, uint64_t gpa)
+{
+	const uint8_t *p = guest_ptr(m, gpa, 1);
+
+	return p ? (int64_t)(p - m->host) : -1;
+}
+
+void mem_mark_dirty(const struct guest_mem *m, uint64_t gpa, uint64_t len)
+{
+	uint64_t *bits = __atomic_load_n(&m->dirty, __ATOMIC_ACQUIRE);
+	int64_t off;
+
+	if (!bits || !len || (off = mem_offset(m, gpa)) < 0 || !guest_ptr(m, gpa, len))
+		return;
+	for (uint64_t p = (uint64_t)off / PAGE_SIZE; p <= ((uint64_t)off + len - 1) / PAGE_SIZE;
+	     p++)
+		__atomic_fetch_or(&bits[p / 64], 1ULL << (p % 64), __ATOMIC_RELAXED);
+}

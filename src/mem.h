@@ -59,6 +59,9 @@ struct guest_mem {
 	int fd; /* the memfd behind a memfd or hugetlb backend, else -1 */
 	int nr_slots;
 	struct mem_slot slots[2];
+	/* While a migration runs: one bit per page of the host mapping that a
+	 * device may have written (mem_mark_dirty), else NULL. */
+	uint64_t *dirty;
 };
 
 /* Computes the slots for @size bytes of RAM without mapping anything. */
@@ -91,6 +94,15 @@ int64_t mem_discard(const struct guest_mem *m, uint64_t gpa, uint64_t len);
  * does not arise there. Private anonymous RAM not under --no-thp only; a
  * range outside RAM or a host without THP is ignored. */
 void mem_want_huge(const struct guest_mem *m, uint64_t gpa, uint64_t len);
+
+/* Marks [gpa, gpa+len) as written by a device, for a migration (KVM's
+ * dirty log sees only the vCPUs' writes); nothing when none runs or the
+ * range is not guest RAM. Any thread. */
+void mem_mark_dirty(const struct guest_mem *m, uint64_t gpa, uint64_t len);
+
+/* The offset of guest address @gpa in @m's host mapping (and so in a
+ * memory file or stream); -1 if it is not RAM. */
+int64_t mem_offset(const struct guest_mem *m, uint64_t gpa);
 
 /* Returns the end of RAM below the hole (exclusive). */
 uint64_t mem_low_end(const struct guest_mem *m);

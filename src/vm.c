@@ -29,19 +29,69 @@ static void create_irqchip(struct vm *vm)
 	kvm_ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit);
 }
 
+static struct kvm_userspace_memory_region slot_region(const struct vm *vm, int i, uint32_t flags)
+{
+	const struct mem_slot *s = &vm->mem.slots[i];
+
+	return (struct kvm_userspace_memory_region){
+	    .slot = (uint32_t)i,
+	    .flags = flags,
+	    .guest_phys_addr = s->gpa,
+	    .memory_size = s->size,
+	    .userspace_addr = (uintptr_t)s->host,
+	};
+}
+
 static void vm_map_memory(struct vm *vm)
 {
 	for (int i = 0; i < vm->mem.nr_slots; i++) {
-		const struct mem_slot *s = &vm->mem.slots[i];
-		struct kvm_userspace_memory_region r = {
-		    .slot = (uint32_t)i,
-		    .guest_phys_addr = s->gpa,
-		    .memory_size = s->size,
-		    .userspace_addr = (uintptr_t)s->host,
-		};
+		struct kvm_userspace_memory_region r = slot_region(vm, i, 0);
 
 		kvm_ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r);
 	}
+}
+
+int vm_dirty_log(struct vm *vm, bool on, struct err *e)
+{
+	for (int i = 0; i < vm->mem.nr_slots; i++) {
+		struct kvm_userspace_memory_region r =
+		    slot_region(vm, i, on ? KVM_MEM_LOG_DIRTY_PAGES : 0);
+		int ret = kvm_ioctl_try(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r);
+
+		if (ret < 0)
+			return err_set(e, "dirty logging %s for RAM slot %d: %s", on ? "on" : "off",
+			               i, strerror(-ret));
+	}
+	return 0;
+}
+
+int vm_dirty_fetch(struct vm *vm, uint64_t *bits, struct err *e)
+{
+	for (int i = 0; i < vm->mem.nr_slots; i++) {
+		const struct mem_slot *s = &vm->mem.slots[i];
+		uint64_t pages = s->size / PAGE_SIZE,
+		         first = (uint64_t)(s->host - vm->mem.host) / PAGE_SIZE;
+		uint64_t *log = calloc((pages + 63) / 64, sizeof(uint64_t));
+		struct kvm_dirty_log d = {.slot = (uint32_t)i, .dirty_bitmap = log};
+		int ret;
+
+		if (!log)
+			return err_set(e, "out of memory for a dirty bitmap");
+		ret = kvm_ioctl_try(vm->vm_fd, KVM_GET_DIRTY_LOG, &d);
+		if (ret < 0) {
+			free(log);
+			return err_set(e, "KVM_GET_DIRTY_LOG for RAM slot %d: %s", i,
+			               strerror(-ret));
+		}
+		for (uint64_t w = 0; w < (pages + 63) / 64; w++)
+			for (uint64_t v = log[w]; v; v &= v - 1) {
+				uint64_t p = first + w * 64 + (uint64_t)__builtin_ctzll(v);
+
+				bits[p / 64] |= 1ULL << (p % 64);
+			}
+		free(log);
+	}
+	return 0;
 }
 
 void vm_prepare(struct vm *vm)
@@ -267,6 +317,7 @@ static int exit_status(struct vm *vm, int sig)
 	case VM_EXIT_POWEROFF:
 	case VM_EXIT_QUIT: return EXIT_GUEST_ENDED;
 	case VM_EXIT_SIGNAL: return 128 + sig;
+	case VM_EXIT_MIGRATED: fprintf(stderr, "mote: %s\n", vm->exit_msg); return EXIT_GUEST_ENDED;
 	case VM_EXIT_ERROR:
 	case VM_RUNNING: break;
 	}

@@ -23,6 +23,7 @@ enum vm_exit {
 	VM_EXIT_SIGNAL,   /* mote was told to stop */
 	VM_EXIT_QUIT,     /* the user quit from the console (Ctrl-A x) */
 	VM_EXIT_ERROR,    /* KVM or the guest failed */
+	VM_EXIT_MIGRATED, /* the VM moved to another mote */
 };
 
 struct kvm_run;
@@ -117,6 +118,15 @@ void vm_vcpu_park(struct vcpu *v);
 /* Marks the calling thread as @v's: a die() on it then stops the VM with
  * its message and ends the thread, instead of exiting mote. */
 void vm_vcpu_thread_enter(struct vcpu *v);
+
+/* Turns KVM's dirty log on or off for every RAM slot (a migration); -1
+ * with @e naming what KVM refused. */
+int vm_dirty_log(struct vm *vm, bool on, struct err *e);
+
+/* ORs into @bits (one bit per page of the host mapping of guest RAM) the
+ * pages the vCPUs wrote since the last call, and clears KVM's log; -1 with
+ * @e. */
+int vm_dirty_fetch(struct vm *vm, uint64_t *bits, struct err *e);
 
 /* Runs the vCPUs until the guest stops and forwards stdin to the console
  * meanwhile; returns the process exit status (0 on reboot or poweroff). */

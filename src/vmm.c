@@ -280,6 +280,37 @@ static void take_vm_config(struct vm_config *to, struct vm_config *from)
 	to->devs = from->devs;
 }
 
+int vmm_restore_build(struct vmm *m, struct vm_config *saved, struct err *e)
+{
+	if (m->state != VMM_NOT_STARTED)
+		return err_set(e, "Loading a microVM snapshot not allowed after configuring "
+		                  "boot-specific resources or starting the microVM.");
+	if (config_check(&saved->devs, e) < 0)
+		return -1;
+	take_vm_config(&m->cfg, saved);
+	m->state = VMM_FAILED; /* until the VM is whole */
+	if (plan_platform(m, e) < 0 || (m->vm.vm_fd < 0 && vmm_precreate(m, e) < 0) ||
+	    vm_create(&m->vm, e) < 0) {
+		vm_destroy(&m->vm);
+		return -1;
+	}
+	return 0;
+}
+
+int vmm_restore_finish(struct vmm *m, struct snapshot_file *f, const char *mem_path, bool resume,
+                       struct err *e)
+{
+	if (snapshot_apply(&m->vm, f, mem_path, e) < 0) {
+		vm_destroy(&m->vm); /* no half-restored VM stays: its RAM goes back */
+		return -1;
+	}
+	m->state = resume ? VMM_RUNNING : VMM_PAUSED;
+	m->vm.pause_req = !resume;
+	log_info("VM restored: %d vCPUs, %llu MiB", m->cfg.cpus,
+	         (unsigned long long)(m->cfg.mem_size >> 20));
+	return 0;
+}
+
 int vmm_restore(struct vmm *m, const char *state_path, const char *mem_path, bool resume,
                 struct err *e)
 {
@@ -294,21 +325,9 @@ int vmm_restore(struct vmm *m, const char *state_path, const char *mem_path, boo
 	if (!saved)
 		return err_set(e, "out of memory");
 	fc_config_init(saved);
-	if (snapshot_read(state_path, &f, saved, e) < 0 || config_check(&saved->devs, e) < 0)
-		goto out;
-	take_vm_config(&m->cfg, saved);
-	m->state = VMM_FAILED; /* until the VM is whole */
-	if (plan_platform(m, e) < 0 || (m->vm.vm_fd < 0 && vmm_precreate(m, e) < 0) ||
-	    vm_create(&m->vm, e) < 0 || snapshot_apply(&m->vm, &f, mem_path, e) < 0) {
-		vm_destroy(&m->vm); /* no half-restored VM stays: its RAM goes back */
-		goto out;
-	}
-	m->state = resume ? VMM_RUNNING : VMM_PAUSED;
-	m->vm.pause_req = !resume;
-	log_info("VM restored from %s: %d vCPUs, %llu MiB", state_path, m->cfg.cpus,
-	         (unsigned long long)(m->cfg.mem_size >> 20));
-	ret = 0;
-out:
+	if (snapshot_read(state_path, &f, saved, e) == 0 && vmm_restore_build(m, saved, e) == 0 &&
+	    vmm_restore_finish(m, &f, mem_path, resume, e) == 0)
+		ret = 0;
 	snapshot_file_free(&f);
 	config_free(saved);
 	free(saved);

@@ -57,6 +57,7 @@ int vmm_pause(struct vmm *m, struct err *e);
 int vmm_resume(struct vmm *m, struct err *e);
 
 struct snapshot_stats;
+struct snapshot_file;
 
 /* Writes the paused VM's state to @state_path and its memory to @mem_path
  * (PUT /snapshot/create); -1 with @e if the VM is not paused or a part of
@@ -71,5 +72,15 @@ int vmm_snapshot(struct vmm *m, const char *state_path, const char *mem_path,
  * refused before anything is built leaves the VMM as it was (not started). */
 int vmm_restore(struct vmm *m, const char *state_path, const char *mem_path, bool resume,
                 struct err *e);
+
+/* The first half of a restore: the VM @saved (a snapshot's configuration,
+ * taken) describes, made but not loaded; -1 with @e (and nothing built). */
+int vmm_restore_build(struct vmm *m, struct vm_config *saved, struct err *e);
+
+/* The second half: loads @f into the VM vmm_restore_build made, its memory
+ * from @mem_path unless NULL (a migration wrote it); -1 with @e and the VM
+ * destroyed. */
+int vmm_restore_finish(struct vmm *m, struct snapshot_file *f, const char *mem_path, bool resume,
+                       struct err *e);
 
 #endif

@@ -13,6 +13,7 @@
 #include "../hw/i8042.h"
 #include "../log.h"
 #include "../metrics.h"
+#include "../snapshot/migrate.h"
 #include "../snapshot/snapshot.h"
 #include "../trace.h"
 #include "../virtio/balloon.h"
@@ -353,6 +354,41 @@ static int snapshot_load(struct call *c, struct err *e)
 	return vmm_restore(c->m, p.snapshot_path, p.mem_path, p.resume_vm, e);
 }
 
+static int migration_send(struct call *c, struct err *e)
+{
+	static const char *const fields[] = {"destination_url", "max_downtime_ms", NULL};
+	struct migrate_stats st;
+	uint32_t downtime = MIGRATE_DOWNTIME_MS;
+	json_object *v = NULL, *o;
+	char msg[ERR_MAX];
+	const char *url;
+
+	if (fc_only_fields(c->body, "migration", fields, e) < 0)
+		return -1;
+	if (!json_object_object_get_ex(c->body, "destination_url", &v) || !v ||
+	    !json_object_is_type(v, json_type_string))
+		return err_set(e, "migration: missing field `destination_url` (tcp:HOST:PORT or "
+		                  "unix:PATH)");
+	url = json_object_get_string(v);
+	if (json_object_object_get_ex(c->body, "max_downtime_ms", NULL) &&
+	    fc_get_u32(c->body, "max_downtime_ms", &downtime, e) < 0)
+		return -1;
+	if (migrate_send(c->m, url, downtime, &st, e) < 0)
+		return -1;
+	o = json_object_new_object();
+	json_object_object_add(o, "bytes", json_object_new_int64((int64_t)st.bytes));
+	json_object_object_add(o, "pages", json_object_new_int64((int64_t)st.pages));
+	json_object_object_add(o, "zero_pages", json_object_new_int64((int64_t)st.zero_pages));
+	json_object_object_add(o, "rounds", json_object_new_int(st.rounds));
+	json_object_object_add(o, "total_ms", json_object_new_double((double)st.total_ns / 1e6));
+	json_object_object_add(o, "downtime_ms",
+	                       json_object_new_double((double)st.downtime_ns / 1e6));
+	snprintf(msg, sizeof(msg), "the VM moved to %s (%llu bytes in %d rounds, %.1f ms down)",
+	         url, (unsigned long long)st.bytes, st.rounds, (double)st.downtime_ns / 1e6);
+	vm_stop(&c->m->vm, VM_EXIT_MIGRATED, msg); /* the answer goes out before mote exits */
+	return reply_json(c, o);
+}
+
 static const struct route routes[] = {
     {HTTP_M_GET, "/", ANY_TIME, false, get_info},
     {HTTP_M_GET, "/version", ANY_TIME, false, get_version},
@@ -379,6 +415,7 @@ static const struct route routes[] = {
     {HTTP_M_GET, "/vm/config", ANY_TIME, false, get_vm_config},
     {HTTP_M_PUT, "/snapshot/create", POST_BOOT, true, snapshot_create},
     {HTTP_M_PUT, "/snapshot/load", PRE_BOOT, true, snapshot_load},
+    {HTTP_M_PUT, "/migration/send", POST_BOOT, true, migration_send},
 };
 
 /* Whether @path is @r's, and its {id} (one segment of 1 to 63 bytes). */

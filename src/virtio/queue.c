@@ -177,6 +177,11 @@ int virtq_pop(struct virtq *q, const struct guest_mem *m, struct virtq_buf *bufs
 	n = pop_chain(q, m, i, bufs, max, e);
 	if (n < 0)
 		return -1;
+	/* what the device will write, for a migration: its buffers and the used ring */
+	for (int b = 0; b < n; b++)
+		if (bufs[b].write)
+			mem_mark_dirty(m, bufs[b].addr, bufs[b].len);
+	mem_mark_dirty(m, q->used, USED_SIZE(q->size));
 	q->last_avail++;
 	if (q->event_idx)
 		set_avail_event(q, m, q->last_avail);

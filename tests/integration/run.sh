@@ -172,6 +172,22 @@ wait_marker() {
 	grep -q "$MARKER" "$1"
 }
 
+# snap_ticks FILE: "N UPTIME" of every tick line in FILE.
+snap_ticks() {
+	tr -d '\r' <"$1" | sed -n 's/^tick \([0-9]*\) \([0-9.]*\)$/\1 \2/p'
+}
+
+# snap_wait PID: waits for PID (a child) to end, at most TIMEOUT s; its status.
+snap_wait() {
+	local i
+	for i in $(seq 1 "$TIMEOUT"); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 1
+	done
+	kill -9 "$1" 2>/dev/null
+	wait "$1"
+}
+
 # ram_range FILE: the host range of guest RAM that "mote -v" printed.
 ram_range() {
 	sed -n 's/.*host \[0x\([0-9a-f]*\), 0x\([0-9a-f]*\)).*/\1 \2/p' "$1"

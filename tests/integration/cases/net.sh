@@ -109,9 +109,14 @@ test_net_tcp() {
 	chmod +x "$work/mote-in-ns"
 	net_guest_script >"$work/net-guest.sh"
 	# The nested runner's emulated CPUs move some MiB/s: the transfers get
-	# three times the usual time limit.
+	# three times the usual time limit. No balloon: with free page reporting
+	# the guest's 200 MiB of socket-buffer churn went back to the host over
+	# and over, and under tools/nested-run the guest then triple-faulted in
+	# 3 of 8 runs (0 of 4 without the balloon; not seen on the other tests;
+	# see docs/testing.md). This test is the network's; -v says why mote
+	# stopped, should a run fail.
 	MOTE=$work/mote-in-ns TIMEOUT=$((TIMEOUT * 3)) run_script "$name" "$work/net-guest.sh" \
-		--net "tap=tap0,mac=$mac" -v
+		--net "tap=tap0,mac=$mac" --no-balloon -v
 	# Both ends are done once the guest is, or never will be.
 	for _ in $(seq 1 10); do
 		net_alive "${pids[@]}" || break

@@ -22,28 +22,14 @@ echo "ticks done"
 EOF
 }
 
-# snap_ticks FILE: "N UPTIME" of every tick line in FILE.
-snap_ticks() {
-	tr -d '\r' <"$1" | sed -n 's/^tick \([0-9]*\) \([0-9.]*\)$/\1 \2/p'
-}
-
-# snap_shared PID FILE: KiB of PID's mappings of FILE that are Shared_Clean.
+# snap_shared PID FILE: KiB of PID's mappings of FILE shared with another
+# process (Shared_Clean, or Shared_Dirty when FILE is on tmpfs, whose pages
+# are never clean; a page the guest wrote is a private copy).
 snap_shared() {
 	awk -v f="$2" '
 		/^[0-9a-f]+-[0-9a-f]+ / { on = index($0, f) > 0 }
-		on && /^Shared_Clean:/ { kib += $2 }
+		on && /^Shared_(Clean|Dirty):/ { kib += $2 }
 		END { print kib + 0 }' "/proc/$1/smaps" 2>/dev/null || echo 0
-}
-
-# snap_wait PID: waits for PID (a child) to end, at most TIMEOUT s; its status.
-snap_wait() {
-	local i
-	for i in $(seq 1 "$TIMEOUT"); do
-		kill -0 "$1" 2>/dev/null || break
-		sleep 1
-	done
-	kill -9 "$1" 2>/dev/null
-	wait "$1"
 }
 
 # snap_check_clone NAME OUT STATUS LAST LAST_UPTIME: the clone's output goes
@@ -115,7 +101,6 @@ if selected snapshot-restore; then
 			[ "$shared_a" -gt 1024 ] && [ "$shared_b" -gt 1024 ] && break
 			sleep 0.5
 		done
-		grep -A16 "$dir/memory" /proc/$pa/smaps 2>&1 | head -n 40 >>"$out"
 		snap_wait $pa
 		sa=$?
 		snap_wait $pb

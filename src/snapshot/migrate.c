@@ -1,0 +1,645 @@
+// SPDX-License-Identifier: MIT
+/* Live migration: the stream, the sender's rounds and the receiver. */
+#include "migrate.h"
+
+#include "../device.h"
+#include "../fc_config.h"
+#include "../log.h"
+#include "../trace.h"
+#include "../x86/state.h"
+#include "memory.h"
+#include "snapshot.h"
+
+#include <errno.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define CHUNK_PAGES   256 /* pages per MIG_PAGES record */
+#define IO_TIMEOUT_MS 30000
+
+struct mig_record {
+	char magic[4]; /* "MREC" */
+	uint32_t type;
+	uint64_t len;
+	uint32_t crc; /* CRC32 of the payload */
+	uint32_t reserved;
+};
+
+struct mig_header {
+	char magic[8];
+	uint32_t version, arch;
+};
+
+int migrate_parse_url(const char *url, struct migrate_addr *a, struct err *e)
+{
+	const char *colon;
+
+	memset(a, 0, sizeof(*a));
+	if (!strncmp(url, "unix:", 5)) {
+		if (!url[5] || strlen(url + 5) >= sizeof(a->path))
+			return err_set(e, "%s: a Unix socket path of 1 to %zu bytes", url,
+			               sizeof(a->path) - 1);
+		a->unix_socket = true;
+		memcpy(a->path, url + 5, strlen(url + 5) + 1);
+		return 0;
+	}
+	if (strncmp(url, "tcp:", 4) || !(colon = strrchr(url + 4, ':')))
+		return err_set(e, "%s: not tcp:HOST:PORT or unix:PATH", url);
+	if ((size_t)(colon - (url + 4)) >= sizeof(a->host) || !colon[1] ||
+	    strlen(colon + 1) >= sizeof(a->port) ||
+	    strspn(colon + 1, "0123456789") != strlen(colon + 1))
+		return err_set(e, "%s: not tcp:HOST:PORT (a port number)", url);
+	memcpy(a->host, url + 4, (size_t)(colon - (url + 4)));
+	memcpy(a->port, colon + 1, strlen(colon + 1) + 1);
+	return 0;
+}
+
+/* Whole writes and reads with a time limit, so that a dead peer cannot hold
+ * the VMM's thread forever. */
+static int wait_fd(int fd, short events, struct err *e)
+{
+	struct pollfd p = {.fd = fd, .events = events};
+	int n;
+
+	do
+		n = poll(&p, 1, IO_TIMEOUT_MS);
+	while (n < 0 && errno == EINTR);
+	if (n == 0)
+		return err_set(e, "the peer stalled for %d s", IO_TIMEOUT_MS / 1000);
+	return n < 0 ? err_set(e, "poll: %s", strerror(errno)) : 0;
+}
+
+static int send_all(int fd, const void *buf, size_t len, struct err *e)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+
+		if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+			if (errno == EAGAIN && wait_fd(fd, POLLOUT, e) < 0)
+				return -1;
+			continue;
+		}
+		if (n <= 0)
+			return err_set(e, "the connection broke: %s",
+			               n < 0 ? strerror(errno) : "closed");
+		p += n, len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int recv_all(int fd, void *buf, size_t len, struct err *e)
+{
+	uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n;
+
+		if (wait_fd(fd, POLLIN, e) < 0)
+			return -1;
+		n = recv(fd, p, len, 0);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0)
+			return err_set(e, "the connection broke: %s",
+			               n < 0 ? strerror(errno) : "the sender closed it");
+		p += n, len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int send_record(int fd, uint32_t type, const void *a, size_t alen, const void *b,
+                       size_t blen, uint64_t *bytes, struct err *e)
+{
+	struct mig_record r = {.magic = "MREC", .type = type, .len = alen + blen};
+	uLong crc = crc32(0L, a, (uInt)alen);
+
+	r.crc = (uint32_t)crc32(crc, b, (uInt)blen);
+	if (send_all(fd, &r, sizeof(r), e) < 0 || send_all(fd, a, alen, e) < 0 ||
+	    send_all(fd, b, blen, e) < 0)
+		return -1;
+	*bytes += sizeof(r) + alen + blen;
+	return 0;
+}
+
+/* A numeric address (mote is linked statically: no name service), "localhost", or "" for any. */
+static int tcp_addr(const struct migrate_addr *a, struct sockaddr_storage *ss, socklen_t *len,
+                    struct err *e)
+{
+	struct sockaddr_in in = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(a->port))};
+	struct sockaddr_in6 in6 = {.sin6_family = AF_INET6, .sin6_port = in.sin_port};
+	const char *host = strcmp(a->host, "localhost") ? a->host : "127.0.0.1";
+
+	memset(ss, 0, sizeof(*ss));
+	if (atoi(a->port) < 1 || atoi(a->port) > 65535)
+		return err_set(e, "tcp:%s:%s: a port from 1 to 65535", a->host, a->port);
+	if (!*host || inet_pton(AF_INET, host, &in.sin_addr) == 1) {
+		memcpy(ss, &in, sizeof(in));
+		*len = sizeof(in);
+		return 0;
+	}
+	if (host[0] == '[' && strlen(host) > 2) {
+		char h[256];
+
+		snprintf(h, sizeof(h), "%.*s", (int)strlen(host) - 2, host + 1);
+		if (inet_pton(AF_INET6, h, &in6.sin6_addr) == 1) {
+			memcpy(ss, &in6, sizeof(in6));
+			*len = sizeof(in6);
+			return 0;
+		}
+	}
+	return err_set(e, "tcp:%s:%s: not a numeric address (an IPv4 address, [IPv6] or localhost)",
+	               a->host, a->port);
+}
+
+/* ---- the sender ---- */
+
+struct sender {
+	struct vmm *m;
+	int fd;
+	struct migrate_stats *st;
+	uint64_t *dirty; /* pages to send this round (one bit per page) */
+	uint64_t npages;
+};
+
+static int connect_to(const struct migrate_addr *a, struct err *e)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd = -1;
+
+	if (a->unix_socket) {
+		struct sockaddr_un sun = {.sun_family = AF_UNIX};
+
+		memcpy(sun.sun_path, a->path, strlen(a->path) + 1);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0 || connect(fd, (const void *)&sun, sizeof(sun)) < 0) {
+			err_set(e, "unix:%s: %s", a->path, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		return fd;
+	}
+	if (tcp_addr(a, &ss, &len, e) < 0)
+		return -1;
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (const void *)&ss, len) < 0) {
+		err_set(e, "tcp:%s:%s: %s", a->host, a->port, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Sends pages [first, first+n) of RAM: runs of non-zero pages as data,
+ * runs of zero pages as zero records. */
+static int send_range(struct sender *s, uint64_t first, uint64_t n, struct err *e)
+{
+	const struct guest_mem *m = &s->m->vm.mem;
+	uint64_t p = first, end = first + n;
+
+	while (p < end) {
+		bool zero = mem_is_zero(m->host + p * PAGE_SIZE, PAGE_SIZE);
+		uint64_t q = p + 1, hdr[2];
+
+		while (q < end && q - p < CHUNK_PAGES &&
+		       mem_is_zero(m->host + q * PAGE_SIZE, PAGE_SIZE) == zero)
+			q++;
+		hdr[0] = p * PAGE_SIZE;
+		hdr[1] = q - p;
+		if (zero ? send_record(s->fd, MIG_ZERO, hdr, sizeof(hdr), NULL, 0, &s->st->bytes, e)
+		         : send_record(s->fd, MIG_PAGES, hdr, 8, m->host + p * PAGE_SIZE,
+		                       (q - p) * PAGE_SIZE, &s->st->bytes, e))
+			return -1;
+		if (zero)
+			s->st->zero_pages += q - p;
+		else
+			s->st->pages += q - p;
+		p = q;
+	}
+	return 0;
+}
+
+/* The first pass: every populated page that is not zero. */
+static int first_pass(const struct guest_mem *m, uint64_t off, uint64_t len, void *arg,
+                      struct err *e)
+{
+	struct sender *s = arg;
+	uint64_t p = off / PAGE_SIZE, end = (off + len + PAGE_SIZE - 1) / PAGE_SIZE;
+
+	(void)m;
+	while (p < end) {
+		uint64_t q;
+
+		while (p < end && mem_is_zero(s->m->vm.mem.host + p * PAGE_SIZE, PAGE_SIZE))
+			p++;
+		for (q = p; q < end && !mem_is_zero(s->m->vm.mem.host + q * PAGE_SIZE, PAGE_SIZE);)
+			q++;
+		if (q > p && send_range(s, p, q - p, e) < 0)
+			return -1;
+		p = q;
+	}
+	return 0;
+}
+
+/* Collects this round's dirty pages (the vCPUs' from KVM, the devices'
+ * from mote's own bitmap) into s->dirty; returns how many. */
+static int64_t collect(struct sender *s, struct err *e)
+{
+	struct guest_mem *m = &s->m->vm.mem;
+	uint64_t words = (s->npages + 63) / 64, count = 0;
+
+	memset(s->dirty, 0, words * 8);
+	if (vm_dirty_fetch(&s->m->vm, s->dirty, e) < 0)
+		return -1;
+	for (uint64_t w = 0; w < words; w++) {
+		s->dirty[w] |= __atomic_exchange_n(&m->dirty[w], 0, __ATOMIC_ACQ_REL);
+		count += (uint64_t)__builtin_popcountll(s->dirty[w]);
+	}
+	return (int64_t)count;
+}
+
+static int send_dirty(struct sender *s, struct err *e)
+{
+	for (uint64_t p = 0; p < s->npages;) {
+		uint64_t q;
+
+		if (!(s->dirty[p / 64] >> (p % 64) & 1)) {
+			p++;
+			continue;
+		}
+		for (q = p; q < s->npages && (s->dirty[q / 64] >> (q % 64) & 1);)
+			q++;
+		if (send_range(s, p, q - p, e) < 0)
+			return -1;
+		p = q;
+	}
+	return 0;
+}
+
+/* The configuration and machine, for the receiver to build the VM. */
+static int send_state(struct sender *s, uint32_t type, bool whole, struct err *e)
+{
+	struct snap_writer w;
+	struct snap_machine mach;
+	json_object *c;
+	const char *json;
+	int ret;
+
+	snap_writer_init(&w);
+	if (whole) {
+		ret = snapshot_write_state(&s->m->vm, &s->m->cfg, &w, e);
+	} else {
+		c = fc_vm_config_json(&s->m->cfg);
+		json = json_object_to_json_string_ext(c, JSON_C_TO_STRING_PLAIN);
+		snap_put(&w, SNAP_CONFIG, 0, json, strlen(json));
+		json_object_put(c);
+		ret = state_machine(&s->m->vm, &mach, e);
+		if (ret == 0)
+			snap_put(&w, SNAP_MACHINE, 0, &mach, sizeof(mach));
+	}
+	if (ret == 0)
+		ret = snap_finish(&w, e);
+	if (ret == 0)
+		ret = send_record(s->fd, type, w.buf, w.len, NULL, 0, &s->st->bytes, e);
+	snap_writer_free(&w);
+	return ret;
+}
+
+/* Pre-copy rounds until the dirty set fits the downtime at the bandwidth
+ * seen so far. */
+static int precopy(struct sender *s, uint32_t max_downtime_ms, struct err *e)
+{
+	uint64_t t0 = trace_now();
+
+	if (mem_populated(&s->m->vm.mem, first_pass, s, e) < 0)
+		return -1;
+	s->st->rounds = 1;
+	for (;;) {
+		uint64_t ns = trace_now() - t0, bw = ns ? s->st->bytes * 1000000000ULL / ns : 0;
+		int64_t n = collect(s, e);
+
+		if (n < 0)
+			return -1;
+		/* what is dirty now goes in the final round if it fits the budget */
+		if (bw && (uint64_t)n * PAGE_SIZE * 1000 / bw <= max_downtime_ms)
+			return 0;
+		if (s->st->rounds >= MIGRATE_MAX_ROUNDS)
+			return 0;
+		if (send_dirty(s, e) < 0)
+			return -1;
+		s->st->rounds++;
+	}
+}
+
+/* Stop and copy: the vCPUs park, the devices finish their work, the rest
+ * of RAM and the state go, and the receiver says whether it took them. */
+static int stop_and_copy(struct sender *s, struct err *e)
+{
+	uint8_t answer = 0;
+	int64_t n;
+
+	if (vm_pause(&s->m->vm) < 0)
+		return err_set(e, "the VM stopped during the migration");
+	s->st->downtime_ns = trace_now();
+	/* the state first (it drains the devices), then what they and the vCPUs wrote */
+	if (send_state(s, MIG_STATE, true, e) < 0)
+		return -1;
+	for (uint64_t w = 0; w < (s->npages + 63) / 64; w++)
+		s->m->vm.mem.dirty[w] |= s->dirty[w]; /* the set the last round left */
+	if ((n = collect(s, e)) < 0 || send_dirty(s, e) < 0 ||
+	    send_record(s->fd, MIG_END, NULL, 0, NULL, 0, &s->st->bytes, e) < 0)
+		return -1;
+	if (recv_all(s->fd, &answer, 1, e) < 0)
+		return err_set(e, "no answer from the receiver: %s", e->msg);
+	s->st->downtime_ns = trace_now() - s->st->downtime_ns;
+	if (answer != 'K')
+		return err_set(e, "the receiver refused the VM (see its message)");
+	return 0;
+}
+
+int migrate_send(struct vmm *m, const char *url, uint32_t max_downtime_ms, struct migrate_stats *st,
+                 struct err *e)
+{
+	struct sender s = {.m = m, .st = st, .fd = -1};
+	struct guest_mem *mem = &m->vm.mem;
+	struct mig_header h = {
+	    .magic = MIGRATE_MAGIC, .version = MIGRATE_VERSION, .arch = SNAP_ARCH};
+	struct migrate_addr a;
+	uint64_t t0 = trace_now();
+	int ret = -1;
+
+	memset(st, 0, sizeof(*st));
+	if (m->state != VMM_RUNNING)
+		return err_set(e, "the VM is not running");
+	if (migrate_parse_url(url, &a, e) < 0)
+		return -1;
+	s.npages = mem->size / PAGE_SIZE;
+	s.dirty = calloc((s.npages + 63) / 64, 8);
+	mem->dirty = calloc((s.npages + 63) / 64, 8);
+	if (!s.dirty || !mem->dirty) {
+		err_set(e, "out of memory for the dirty bitmaps");
+		goto out;
+	}
+	if ((s.fd = connect_to(&a, e)) < 0 || vm_dirty_log(&m->vm, true, e) < 0)
+		goto out;
+	/* the log starts clean: what the first pass reads is current */
+	if (collect(&s, e) < 0 || send_all(s.fd, &h, sizeof(h), e) < 0 ||
+	    send_state(&s, MIG_HELLO, false, e) < 0 || precopy(&s, max_downtime_ms, e) < 0)
+		goto out;
+	if (stop_and_copy(&s, e) < 0) {
+		vm_resume(&m->vm);
+		goto out;
+	}
+	st->total_ns = trace_now() - t0;
+	ret = 0;
+out:
+	if (ret < 0 && m->vm.vm_fd >= 0)
+		vm_dirty_log(&m->vm, false, NULL);
+	if (s.fd >= 0)
+		close(s.fd);
+	free(s.dirty);
+	free(__atomic_exchange_n(&mem->dirty, NULL, __ATOMIC_ACQ_REL));
+	return ret;
+}
+
+/* ---- the receiver ---- */
+
+struct receiver {
+	struct vmm *m;
+	int fd;
+	uint64_t *have; /* pages this stream wrote */
+	uint64_t npages;
+	bool built;
+};
+
+static int listen_on(const struct migrate_addr *a, struct err *e)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, one = 1;
+
+	if (a->unix_socket) {
+		struct sockaddr_un sun = {.sun_family = AF_UNIX};
+
+		memcpy(sun.sun_path, a->path, strlen(a->path) + 1);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0 || bind(fd, (const void *)&sun, sizeof(sun)) < 0 || listen(fd, 1) < 0) {
+			err_set(e, "unix:%s: %s", a->path, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		return fd;
+	}
+	if (tcp_addr(a, &ss, &len, e) < 0)
+		return -1;
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fd < 0 || bind(fd, (const void *)&ss, len) < 0 || listen(fd, 1) < 0) {
+		err_set(e, "tcp:%s:%s: %s", a->host, a->port, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Reads one record's header and payload (at most MIGRATE_MAX_PAYLOAD
+ * bytes, CRC checked) into a new buffer. */
+static int recv_record(int fd, struct mig_record *r, uint8_t **payload, struct err *e)
+{
+	*payload = NULL;
+	if (recv_all(fd, r, sizeof(*r), e) < 0)
+		return -1;
+	if (memcmp(r->magic, "MREC", 4))
+		return err_set(e, "not a record of a migration stream");
+	if (r->len > MIGRATE_MAX_PAYLOAD)
+		return err_set(e, "a record of %llu bytes (at most %u)", (unsigned long long)r->len,
+		               MIGRATE_MAX_PAYLOAD);
+	*payload = malloc(r->len ? r->len : 1);
+	if (!*payload)
+		return err_set(e, "out of memory");
+	if (recv_all(fd, *payload, r->len, e) < 0)
+		return -1;
+	if ((uint32_t)crc32(0L, *payload, (uInt)r->len) != r->crc)
+		return err_set(e, "record of type %u: CRC mismatch", r->type);
+	return 0;
+}
+
+static int hello(struct receiver *r, uint8_t *buf, uint64_t len, struct err *e)
+{
+	struct vm_config *saved = malloc(sizeof(*saved));
+	struct snapshot_file f;
+	int ret = -1;
+
+	if (!saved) {
+		free(buf);
+		return err_set(e, "out of memory");
+	}
+	fc_config_init(saved);
+	if (snapshot_parse(buf, len, "the stream's configuration", &f, saved, e) == 0 &&
+	    vmm_restore_build(r->m, saved, e) == 0)
+		ret = 0;
+	snapshot_file_free(&f);
+	config_free(saved);
+	free(saved);
+	if (ret < 0)
+		return -1;
+	r->built = true;
+	r->npages = r->m->vm.mem.size / PAGE_SIZE;
+	r->have = calloc((r->npages + 63) / 64, 8);
+	return r->have ? 0 : err_set(e, "out of memory");
+}
+
+static int pages(struct receiver *r, const uint8_t *p, uint64_t len, struct err *e)
+{
+	uint64_t off;
+
+	if (len < 8 || (len - 8) % PAGE_SIZE)
+		return err_set(e, "a page record of %llu bytes", (unsigned long long)len);
+	memcpy(&off, p, 8);
+	if (off % PAGE_SIZE || off > r->m->vm.mem.size || len - 8 > r->m->vm.mem.size - off)
+		return err_set(e, "pages at offset %llu, +%llu: outside guest RAM",
+		               (unsigned long long)off, (unsigned long long)(len - 8));
+	memcpy(r->m->vm.mem.host + off, p + 8, len - 8);
+	for (uint64_t i = off / PAGE_SIZE; i < (off + len - 8) / PAGE_SIZE; i++)
+		r->have[i / 64] |= 1ULL << (i % 64);
+	return 0;
+}
+
+/* Zero pages: only those this stream wrote before are touched. */
+static int zeros(struct receiver *r, const uint8_t *p, uint64_t len, struct err *e)
+{
+	uint64_t v[2];
+
+	if (len != sizeof(v))
+		return err_set(e, "a zero record of %llu bytes", (unsigned long long)len);
+	memcpy(v, p, sizeof(v));
+	if (v[0] % PAGE_SIZE || v[0] / PAGE_SIZE > r->npages || v[1] > r->npages - v[0] / PAGE_SIZE)
+		return err_set(e, "zero pages at offset %llu, %llu of them: outside guest RAM",
+		               (unsigned long long)v[0], (unsigned long long)v[1]);
+	for (uint64_t i = v[0] / PAGE_SIZE; i < v[0] / PAGE_SIZE + v[1]; i++)
+		if (r->have[i / 64] >> (i % 64) & 1)
+			memset(r->m->vm.mem.host + i * PAGE_SIZE, 0, PAGE_SIZE);
+	return 0;
+}
+
+static int finish(struct receiver *r, uint8_t *buf, uint64_t len, struct err *e)
+{
+	struct vm_config *scratch = malloc(sizeof(*scratch));
+	struct snapshot_file f;
+	int ret;
+
+	if (!scratch) {
+		free(buf);
+		return err_set(e, "out of memory");
+	}
+	fc_config_init(scratch);
+	ret = snapshot_parse(buf, len, "the stream's state", &f, scratch, e);
+	if (ret == 0)
+		ret = vmm_restore_finish(r->m, &f, NULL, true, e);
+	if (ret < 0)
+		r->built = false; /* vmm_restore_finish destroyed it */
+	snapshot_file_free(&f);
+	config_free(scratch);
+	free(scratch);
+	return ret;
+}
+
+/* Reads the stream after its header until END; -1 with @e. */
+static int receive_records(struct receiver *r, struct err *e)
+{
+	for (;;) {
+		struct mig_record rec;
+		uint8_t *p;
+		int ret;
+
+		if (recv_record(r->fd, &rec, &p, e) < 0) {
+			free(p);
+			return -1;
+		}
+		if (!r->built && rec.type != MIG_HELLO) {
+			free(p);
+			return err_set(e, "the stream does not begin with its configuration");
+		}
+		switch (rec.type) {
+		case MIG_HELLO:
+			ret = r->built ? err_set(e, "a second configuration")
+			               : hello(r, p, rec.len, e);
+			p = NULL; /* taken */
+			break;
+		case MIG_PAGES: ret = pages(r, p, rec.len, e); break;
+		case MIG_ZERO: ret = zeros(r, p, rec.len, e); break;
+		case MIG_STATE:
+			ret = finish(r, p, rec.len, e);
+			p = NULL;
+			if (ret == 0)
+				ret = 1; /* END comes next */
+			break;
+		case MIG_END:
+			free(p);
+			return r->m->state == VMM_RUNNING ? 0 : err_set(e, "END before the state");
+		default: ret = err_set(e, "unknown record type %u", rec.type); break;
+		}
+		free(p);
+		if (ret < 0)
+			return -1;
+	}
+}
+
+int migrate_receive(struct vmm *m, const char *url, struct err *e)
+{
+	struct receiver r = {.m = m, .fd = -1};
+	struct migrate_addr a;
+	struct mig_header h;
+	int lfd, ret = -1;
+	uint8_t answer;
+
+	if (migrate_parse_url(url, &a, e) < 0 || (lfd = listen_on(&a, e)) < 0)
+		return -1;
+	log_info("waiting for a migration on %s", url);
+	do
+		r.fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	while (r.fd < 0 && errno == EINTR);
+	close(lfd);
+	if (a.unix_socket)
+		unlink(a.path);
+	if (r.fd < 0)
+		return err_set(e, "%s: accept: %s", url, strerror(errno));
+	if (recv_all(r.fd, &h, sizeof(h), e) < 0)
+		goto out;
+	if (memcmp(h.magic, MIGRATE_MAGIC, 8))
+		err_set(e, "%s: not a mote migration stream", url);
+	else if (h.version != MIGRATE_VERSION || h.arch != SNAP_ARCH)
+		err_set(e,
+		        "%s: stream version %u for architecture %u; this mote takes version %u "
+		        "for %u",
+		        url, h.version, h.arch, MIGRATE_VERSION, SNAP_ARCH);
+	else
+		ret = receive_records(&r, e);
+	if (ret < 0 && r.built)
+		vm_destroy(&m->vm);
+out:
+	answer = ret == 0 ? 'K' : 'N';
+	if (r.fd >= 0) {
+		struct err ignored;
+
+		send_all(r.fd, &answer, 1, &ignored);
+		close(r.fd);
+	}
+	free(r.have);
+	return ret;
+}
