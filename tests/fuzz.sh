@@ -62,6 +62,7 @@ max_len() {
 	virtio) echo 4096 ;;   # register and RAM commands
 	insn) echo 512 ;;      # header and the kvm_run's exit union
 	snapshot) echo 65536 ;; # a whole state file of one vCPU (XSAVE, MSRs)
+	migrate) echo 262144 ;; # a stream: two state files and some pages
 	*) echo 4096 ;;
 	esac
 }

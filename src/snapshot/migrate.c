@@ -106,7 +106,7 @@ static int recv_all(int fd, void *buf, size_t len, struct err *e)
 
 		if (wait_fd(fd, POLLIN, e) < 0)
 			return -1;
-		n = recv(fd, p, len, 0);
+		n = read(fd, p, len); /* a socket, or a pipe (the fuzz target) */
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n <= 0)
@@ -417,11 +417,12 @@ out:
 /* ---- the receiver ---- */
 
 struct receiver {
-	struct vmm *m;
+	const struct migrate_sink *sink;
 	int fd;
-	uint64_t *have; /* pages this stream wrote */
+	struct guest_mem *mem; /* from the sink's build, after HELLO */
+	uint64_t *have;        /* pages this stream wrote */
 	uint64_t npages;
-	bool built;
+	bool loaded; /* the state is in */
 };
 
 static int listen_on(const struct migrate_addr *a, struct err *e)
@@ -481,25 +482,10 @@ static int recv_record(int fd, struct mig_record *r, uint8_t **payload, struct e
 
 static int hello(struct receiver *r, uint8_t *buf, uint64_t len, struct err *e)
 {
-	struct vm_config *saved = malloc(sizeof(*saved));
-	struct snapshot_file f;
-	int ret = -1;
-
-	if (!saved) {
-		free(buf);
-		return err_set(e, "out of memory");
-	}
-	fc_config_init(saved);
-	if (snapshot_parse(buf, len, "the stream's configuration", &f, saved, e) == 0 &&
-	    vmm_restore_build(r->m, saved, e) == 0)
-		ret = 0;
-	snapshot_file_free(&f);
-	config_free(saved);
-	free(saved);
-	if (ret < 0)
+	r->mem = r->sink->build(r->sink->opaque, buf, len, e);
+	if (!r->mem)
 		return -1;
-	r->built = true;
-	r->npages = r->m->vm.mem.size / PAGE_SIZE;
+	r->npages = r->mem->size / PAGE_SIZE;
 	r->have = calloc((r->npages + 63) / 64, 8);
 	return r->have ? 0 : err_set(e, "out of memory");
 }
@@ -511,10 +497,10 @@ static int pages(struct receiver *r, const uint8_t *p, uint64_t len, struct err 
 	if (len < 8 || (len - 8) % PAGE_SIZE)
 		return err_set(e, "a page record of %llu bytes", (unsigned long long)len);
 	memcpy(&off, p, 8);
-	if (off % PAGE_SIZE || off > r->m->vm.mem.size || len - 8 > r->m->vm.mem.size - off)
+	if (off % PAGE_SIZE || off > r->mem->size || len - 8 > r->mem->size - off)
 		return err_set(e, "pages at offset %llu, +%llu: outside guest RAM",
 		               (unsigned long long)off, (unsigned long long)(len - 8));
-	memcpy(r->m->vm.mem.host + off, p + 8, len - 8);
+	memcpy(r->mem->host + off, p + 8, len - 8);
 	for (uint64_t i = off / PAGE_SIZE; i < (off + len - 8) / PAGE_SIZE; i++)
 		r->have[i / 64] |= 1ULL << (i % 64);
 	return 0;
@@ -533,12 +519,98 @@ static int zeros(struct receiver *r, const uint8_t *p, uint64_t len, struct err 
 		               (unsigned long long)v[0], (unsigned long long)v[1]);
 	for (uint64_t i = v[0] / PAGE_SIZE; i < v[0] / PAGE_SIZE + v[1]; i++)
 		if (r->have[i / 64] >> (i % 64) & 1)
-			memset(r->m->vm.mem.host + i * PAGE_SIZE, 0, PAGE_SIZE);
+			memset(r->mem->host + i * PAGE_SIZE, 0, PAGE_SIZE);
 	return 0;
 }
 
-static int finish(struct receiver *r, uint8_t *buf, uint64_t len, struct err *e)
+/* One record, whose payload @p it frees (or hands on); 1 at END. */
+static int record(struct receiver *r, const struct mig_record *rec, uint8_t *p, struct err *e)
 {
+	int ret;
+
+	if (!r->mem && rec->type != MIG_HELLO) {
+		free(p);
+		return err_set(e, "the stream does not begin with its configuration");
+	}
+	if (r->loaded && rec->type != MIG_END) {
+		free(p);
+		return err_set(e, "a record of type %u after the state", rec->type);
+	}
+	switch (rec->type) {
+	case MIG_HELLO:
+		if (r->mem) {
+			free(p);
+			return err_set(e, "a second configuration");
+		}
+		return hello(r, p, rec->len, e); /* takes p */
+	case MIG_PAGES: ret = pages(r, p, rec->len, e); break;
+	case MIG_ZERO: ret = zeros(r, p, rec->len, e); break;
+	case MIG_STATE:
+		r->loaded = true;
+		return r->sink->load(r->sink->opaque, p, rec->len, e); /* takes p */
+	case MIG_END: free(p); return r->loaded ? 1 : err_set(e, "END before the state");
+	default: ret = err_set(e, "unknown record type %u", rec->type); break;
+	}
+	free(p);
+	return ret;
+}
+
+int migrate_receive_fd(int fd, const struct migrate_sink *sink, struct err *e)
+{
+	struct receiver r = {.sink = sink, .fd = fd};
+	struct mig_header h;
+	int ret = 0;
+
+	if (recv_all(fd, &h, sizeof(h), e) < 0)
+		return -1;
+	if (memcmp(h.magic, MIGRATE_MAGIC, 8))
+		return err_set(e, "not a mote migration stream");
+	if (h.version != MIGRATE_VERSION || h.arch != SNAP_ARCH)
+		return err_set(e,
+		               "stream version %u for architecture %u; this mote takes version %u "
+		               "for %u",
+		               h.version, h.arch, MIGRATE_VERSION, SNAP_ARCH);
+	while (ret == 0) {
+		struct mig_record rec;
+		uint8_t *p;
+
+		if (recv_record(fd, &rec, &p, e) < 0) {
+			free(p);
+			ret = -1;
+			break;
+		}
+		ret = record(&r, &rec, p, e);
+	}
+	free(r.have);
+	return ret < 0 ? -1 : 0;
+}
+
+/* The VMM's sink: HELLO builds the VM, STATE loads it. */
+static struct guest_mem *vmm_build_sink(void *opaque, uint8_t *buf, uint64_t len, struct err *e)
+{
+	struct vmm *m = opaque;
+	struct vm_config *saved = malloc(sizeof(*saved));
+	struct snapshot_file f;
+	int ret = -1;
+
+	if (!saved) {
+		free(buf);
+		err_set(e, "out of memory");
+		return NULL;
+	}
+	fc_config_init(saved);
+	if (snapshot_parse(buf, len, "the stream's configuration", &f, saved, e) == 0 &&
+	    vmm_restore_build(m, saved, e) == 0)
+		ret = 0;
+	snapshot_file_free(&f);
+	config_free(saved);
+	free(saved);
+	return ret == 0 ? &m->vm.mem : NULL;
+}
+
+static int vmm_load_sink(void *opaque, uint8_t *buf, uint64_t len, struct err *e)
+{
+	struct vmm *m = opaque;
 	struct vm_config *scratch = malloc(sizeof(*scratch));
 	struct snapshot_file f;
 	int ret;
@@ -550,96 +622,40 @@ static int finish(struct receiver *r, uint8_t *buf, uint64_t len, struct err *e)
 	fc_config_init(scratch);
 	ret = snapshot_parse(buf, len, "the stream's state", &f, scratch, e);
 	if (ret == 0)
-		ret = vmm_restore_finish(r->m, &f, NULL, true, e);
-	if (ret < 0)
-		r->built = false; /* vmm_restore_finish destroyed it */
+		ret = vmm_restore_finish(m, &f, NULL, true, e);
 	snapshot_file_free(&f);
 	config_free(scratch);
 	free(scratch);
 	return ret;
 }
 
-/* Reads the stream after its header until END; -1 with @e. */
-static int receive_records(struct receiver *r, struct err *e)
-{
-	for (;;) {
-		struct mig_record rec;
-		uint8_t *p;
-		int ret;
-
-		if (recv_record(r->fd, &rec, &p, e) < 0) {
-			free(p);
-			return -1;
-		}
-		if (!r->built && rec.type != MIG_HELLO) {
-			free(p);
-			return err_set(e, "the stream does not begin with its configuration");
-		}
-		switch (rec.type) {
-		case MIG_HELLO:
-			ret = r->built ? err_set(e, "a second configuration")
-			               : hello(r, p, rec.len, e);
-			p = NULL; /* taken */
-			break;
-		case MIG_PAGES: ret = pages(r, p, rec.len, e); break;
-		case MIG_ZERO: ret = zeros(r, p, rec.len, e); break;
-		case MIG_STATE:
-			ret = finish(r, p, rec.len, e);
-			p = NULL;
-			if (ret == 0)
-				ret = 1; /* END comes next */
-			break;
-		case MIG_END:
-			free(p);
-			return r->m->state == VMM_RUNNING ? 0 : err_set(e, "END before the state");
-		default: ret = err_set(e, "unknown record type %u", rec.type); break;
-		}
-		free(p);
-		if (ret < 0)
-			return -1;
-	}
-}
-
 int migrate_receive(struct vmm *m, const char *url, struct err *e)
 {
-	struct receiver r = {.m = m, .fd = -1};
+	const struct migrate_sink sink = {m, vmm_build_sink, vmm_load_sink};
 	struct migrate_addr a;
-	struct mig_header h;
-	int lfd, ret = -1;
+	struct err why;
+	int lfd, fd, ret;
 	uint8_t answer;
 
 	if (migrate_parse_url(url, &a, e) < 0 || (lfd = listen_on(&a, e)) < 0)
 		return -1;
 	log_info("waiting for a migration on %s", url);
 	do
-		r.fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	while (r.fd < 0 && errno == EINTR);
+		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	while (fd < 0 && errno == EINTR);
 	close(lfd);
 	if (a.unix_socket)
 		unlink(a.path);
-	if (r.fd < 0)
+	if (fd < 0)
 		return err_set(e, "%s: accept: %s", url, strerror(errno));
-	if (recv_all(r.fd, &h, sizeof(h), e) < 0)
-		goto out;
-	if (memcmp(h.magic, MIGRATE_MAGIC, 8))
-		err_set(e, "%s: not a mote migration stream", url);
-	else if (h.version != MIGRATE_VERSION || h.arch != SNAP_ARCH)
-		err_set(e,
-		        "%s: stream version %u for architecture %u; this mote takes version %u "
-		        "for %u",
-		        url, h.version, h.arch, MIGRATE_VERSION, SNAP_ARCH);
-	else
-		ret = receive_records(&r, e);
-	if (ret < 0 && r.built)
-		vm_destroy(&m->vm);
-out:
-	answer = ret == 0 ? 'K' : 'N';
-	if (r.fd >= 0) {
-		struct err ignored;
-
-		send_all(r.fd, &answer, 1, &ignored);
-		close(r.fd);
+	ret = migrate_receive_fd(fd, &sink, &why);
+	if (ret < 0) {
+		err_set(e, "%s: %s", url, why.msg);
+		if (m->state != VMM_NOT_STARTED)
+			vm_destroy(&m->vm); /* whatever was built: its RAM goes back */
 	}
-	free(r.have);
+	answer = ret == 0 ? 'K' : 'N';
+	send_all(fd, &answer, 1, &why);
+	close(fd);
 	return ret;
 }

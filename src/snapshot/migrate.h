@@ -55,6 +55,21 @@ int migrate_parse_url(const char *url, struct migrate_addr *a, struct err *e);
 int migrate_send(struct vmm *m, const char *url, uint32_t max_downtime_ms, struct migrate_stats *st,
                  struct err *e);
 
+/* Where a received stream goes: @build gets the HELLO state file (taken:
+ * freed by it) and returns the guest RAM the pages go into, or NULL with
+ * @e; @load gets the STATE file (taken) once the pages are in; -1 with @e. */
+struct migrate_sink {
+	void *opaque;
+	struct guest_mem *(*build)(void *opaque, uint8_t *hello, uint64_t len, struct err *e);
+	int (*load)(void *opaque, uint8_t *state, uint64_t len, struct err *e);
+};
+
+/* Reads one migration stream from @fd into @sink: the header, then HELLO,
+ * pages and zero runs (each within guest RAM; a zero run clears only pages
+ * this stream wrote), STATE, END, each record's CRC checked; -1 with @e
+ * naming the first thing wrong. Does not answer the sender. */
+int migrate_receive_fd(int fd, const struct migrate_sink *sink, struct err *e);
+
 /* Waits on @url for one incoming migration (mote run --incoming) and builds
  * the VM it carries into @m, ready to run; -1 with @e (every record is
  * checked as hostile input; nothing half-built stays). */
