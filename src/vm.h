@@ -55,6 +55,7 @@ struct vm {
 	int done_fd;               /* eventfd, signalled when the vCPUs stop */
 	bool boot_trace;           /* trap the kvm-clock MSR for linux_start_kernel */
 	bool no_acpi;              /* devices on the command line, vCPUs in an MP table */
+	bool incoming;             /* a migration brings it: disks locked on arrival */
 	int virtio_slots;          /* virtio-mmio slots taken (virtio_mmio_slot_alloc) */
 	struct evloop io;          /* the I/O thread's loop: every device's fds */
 	struct vm_devices *devs;   /* what the user asked for: disks, nets, vsock, rng */

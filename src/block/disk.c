@@ -53,7 +53,25 @@ static int size_of(struct disk *d, const struct stat *st, struct err *e)
 	return 0;
 }
 
+int disk_lock(struct disk *d, struct err *e)
+{
+	return lock(d, e);
+}
+
+void disk_unlock(struct disk *d)
+{
+	struct flock fl = {.l_type = F_UNLCK, .l_whence = SEEK_SET};
+
+	if (d->fd >= 0)
+		fcntl(d->fd, F_OFD_SETLK, &fl);
+}
+
 int disk_open(struct disk *d, const struct disk_config *c, struct err *e)
+{
+	return disk_open_unlocked(d, c, e) < 0 || lock(d, e) < 0 ? -1 : 0;
+}
+
+int disk_open_unlocked(struct disk *d, const struct disk_config *c, struct err *e)
 {
 	struct stat st;
 
@@ -70,7 +88,7 @@ int disk_open(struct disk *d, const struct disk_config *c, struct err *e)
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
 		return err_set(e, "--disk %s: not a regular file or block device", c->path);
 	d->blockdev = S_ISBLK(st.st_mode);
-	if (lock(d, e) < 0 || size_of(d, &st, e) < 0)
+	if (size_of(d, &st, e) < 0)
 		return -1;
 	/* O_DIRECT's alignment: the device's logical block; for a file, its
 	 * block size (4 KiB at most: what every file system takes). */

@@ -37,6 +37,17 @@ int disk_open(struct disk *d, const struct disk_config *c, struct err *e);
  * block up to 4 KiB), else the buffered one. */
 int disk_rw_fd(const struct disk *d, const struct iovec *iov, int n, uint64_t off);
 
+/* disk_open without the lock: for a VM a migration brings, whose source
+ * holds the lock until it hands the VM over (disk_lock then). */
+int disk_open_unlocked(struct disk *d, const struct disk_config *c, struct err *e);
+
+/* Takes @d's OFD lock (write, or read for ro); -1 with @e if another
+ * process holds a conflicting one. */
+int disk_lock(struct disk *d, struct err *e);
+
+/* Gives @d's lock up (a migration's source, its devices stopped). */
+void disk_unlock(struct disk *d);
+
 /* Closes the image (its lock goes with the fd). */
 void disk_close(struct disk *d);
 

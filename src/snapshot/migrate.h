@@ -43,6 +43,12 @@ struct migrate_addr {
 	char path[108];
 };
 
+/* Writes one record of @type whose payload is @alen bytes of @a then @blen
+ * of @b (either may be empty), its CRC over both; adds the bytes sent to
+ * *@bytes. -1 with @e if the connection broke. */
+int migrate_write_record(int fd, uint32_t type, const void *a, size_t alen, const void *b,
+                         size_t blen, uint64_t *bytes, struct err *e);
+
 /* Parses @url into @a; -1 with @e naming what is wrong. */
 int migrate_parse_url(const char *url, struct migrate_addr *a, struct err *e);
 

@@ -520,7 +520,7 @@ static int blk_plan_one(struct vm *vm, struct blk *b, const struct disk_config *
 	b->disk.fd = -1;
 	b->done.fd = -1;
 	snprintf(b->name, sizeof(b->name), "blk %.40s", base ? base + 1 : c->path);
-	if (disk_open(&b->disk, c, &e) < 0) {
+	if ((vm->incoming ? disk_open_unlocked(&b->disk, c, &e) : disk_open(&b->disk, c, &e)) < 0) {
 		warnx_("%s", e.msg);
 		return -1;
 	}
@@ -764,3 +764,15 @@ static int blk_load(struct vm *vm, struct snap *s, struct err *e)
 }
 
 DEVICE_STATE(blk, blk_save, blk_load);
+
+int blk_locks(struct vm *vm, bool take, struct err *e)
+{
+	(void)vm;
+	for (int i = 0; i < nr_blks; i++) {
+		if (!take)
+			disk_unlock(&blks[i].disk);
+		else if (disk_lock(&blks[i].disk, e) < 0)
+			return -1;
+	}
+	return 0;
+}

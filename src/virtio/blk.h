@@ -5,6 +5,7 @@
 
 #include "../err.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 
 struct vm;
@@ -18,5 +19,11 @@ void blk_describe(FILE *out);
  * thread; -1 with @e (the old image stays) if there is no such disk or the
  * new image cannot be opened. */
 int blk_change_image(struct vm *vm, const char *drive_id, const char *path, struct err *e);
+
+/* A migration's hand-over of the images: the source gives up its locks
+ * once its devices are stopped (blk_locks(vm, false)), the destination
+ * takes them when the state arrives (true), and a source whose migration
+ * failed takes them back; -1 with @e naming the image still locked. */
+int blk_locks(struct vm *vm, bool take, struct err *e);
 
 #endif

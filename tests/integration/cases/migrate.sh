@@ -9,6 +9,11 @@
 
 MIGRATE_TICKS=${MIGRATE_TICKS:-30}
 
+# The nested runner's outer VM leaves its loopback down.
+migrate_loopback() {
+	ip link show lo 2>/dev/null | grep -q UP || ip link set lo up 2>/dev/null
+}
+
 migrate_guest_script() {
 	cat <<EOF
 n=$MIGRATE_TICKS
@@ -85,6 +90,7 @@ migrate_case() {
 }
 
 if selected migrate-live; then
+	migrate_loopback
 	notes=
 	for backend in anon memfd; do
 		migrate_case $backend $((20000 + RANDOM % 20000))
@@ -97,6 +103,7 @@ fi
 # A stream the destination refuses (wrong magic: a plain TCP peer that
 # answers nothing) leaves the source running; a destination fed junk says why.
 if selected migrate-refused; then
+	migrate_loopback
 	sock=$work/mig-src.sock port=$((20000 + RANDOM % 20000))
 	why=
 	rm -f "$sock"
