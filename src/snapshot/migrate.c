@@ -175,6 +175,10 @@ struct sender {
 	struct migrate_stats *st;
 	uint64_t *dirty; /* pages to send this round (one bit per page) */
 	uint64_t npages;
+	uint8_t *bounce; /* CHUNK_PAGES pages: what one record sends */
+	/* every page a device took to write since the start: its write may land
+	 * after the round that sent the page, so the final round sends them all */
+	uint64_t *devdirty;
 };
 
 static int connect_to(const struct migrate_addr *a, struct err *e)
@@ -224,9 +228,12 @@ static int send_range(struct sender *s, uint64_t first, uint64_t n, struct err *
 			q++;
 		hdr[0] = p * PAGE_SIZE;
 		hdr[1] = q - p;
+		/* the vCPUs go on writing: the CRC and the bytes sent must be of one copy */
+		if (!zero)
+			memcpy(s->bounce, m->host + p * PAGE_SIZE, (q - p) * PAGE_SIZE);
 		if (zero ? migrate_write_record(s->fd, MIG_ZERO, hdr, sizeof(hdr), NULL, 0,
 		                                &s->st->bytes, e)
-		         : migrate_write_record(s->fd, MIG_PAGES, hdr, 8, m->host + p * PAGE_SIZE,
+		         : migrate_write_record(s->fd, MIG_PAGES, hdr, 8, s->bounce,
 		                                (q - p) * PAGE_SIZE, &s->st->bytes, e))
 			return -1;
 		if (zero)
@@ -271,7 +278,10 @@ static int64_t collect(struct sender *s, struct err *e)
 	if (vm_dirty_fetch(&s->m->vm, s->dirty, e) < 0)
 		return -1;
 	for (uint64_t w = 0; w < words; w++) {
-		s->dirty[w] |= __atomic_exchange_n(&m->dirty[w], 0, __ATOMIC_ACQ_REL);
+		uint64_t dev = __atomic_exchange_n(&m->dirty[w], 0, __ATOMIC_ACQ_REL);
+
+		s->devdirty[w] |= dev;
+		s->dirty[w] |= dev;
 		count += (uint64_t)__builtin_popcountll(s->dirty[w]);
 	}
 	return (int64_t)count;
@@ -368,8 +378,8 @@ static int stop_and_copy(struct sender *s, struct err *e)
 	blk_locks(&s->m->vm, false, NULL);
 	if (migrate_write_record(s->fd, MIG_STATE, w.buf, w.len, NULL, 0, &s->st->bytes, e) < 0)
 		goto out;
-	for (uint64_t i = 0; i < (s->npages + 63) / 64; i++)
-		s->m->vm.mem.dirty[i] |= s->dirty[i]; /* the set the last round left */
+	for (uint64_t i = 0; i < (s->npages + 63) / 64; i++) /* the last round's set, and */
+		s->m->vm.mem.dirty[i] |= s->dirty[i] | s->devdirty[i]; /* all devices wrote */
 	if ((n = collect(s, e)) < 0 || send_dirty(s, e) < 0 ||
 	    migrate_write_record(s->fd, MIG_END, NULL, 0, NULL, 0, &s->st->bytes, e) < 0)
 		goto out;
@@ -404,8 +414,10 @@ int migrate_send(struct vmm *m, const char *url, uint32_t max_downtime_ms, struc
 		return -1;
 	s.npages = mem->size / PAGE_SIZE;
 	s.dirty = calloc((s.npages + 63) / 64, 8);
+	s.bounce = malloc(CHUNK_PAGES * PAGE_SIZE);
+	s.devdirty = calloc((s.npages + 63) / 64, 8);
 	mem->dirty = calloc((s.npages + 63) / 64, 8);
-	if (!s.dirty || !mem->dirty) {
+	if (!s.dirty || !s.bounce || !s.devdirty || !mem->dirty) {
 		err_set(e, "out of memory for the dirty bitmaps");
 		goto out;
 	}
@@ -427,6 +439,8 @@ out:
 	if (s.fd >= 0)
 		close(s.fd);
 	free(s.dirty);
+	free(s.bounce);
+	free(s.devdirty);
 	free(__atomic_exchange_n(&mem->dirty, NULL, __ATOMIC_ACQ_REL));
 	return ret;
 }
@@ -439,7 +453,8 @@ struct receiver {
 	struct guest_mem *mem; /* from the sink's build, after HELLO */
 	uint64_t *have;        /* pages this stream wrote */
 	uint64_t npages;
-	bool loaded; /* the state is in */
+	uint8_t *state; /* the STATE record's file, loaded at END (after the last pages) */
+	uint64_t state_len;
 };
 
 static int listen_on(const struct migrate_addr *a, struct err *e)
@@ -549,10 +564,6 @@ static int record(struct receiver *r, const struct mig_record *rec, uint8_t *p, 
 		free(p);
 		return err_set(e, "the stream does not begin with its configuration");
 	}
-	if (r->loaded && rec->type != MIG_END) {
-		free(p);
-		return err_set(e, "a record of type %u after the state", rec->type);
-	}
 	switch (rec->type) {
 	case MIG_HELLO:
 		if (r->mem) {
@@ -563,9 +574,19 @@ static int record(struct receiver *r, const struct mig_record *rec, uint8_t *p, 
 	case MIG_PAGES: ret = pages(r, p, rec->len, e); break;
 	case MIG_ZERO: ret = zeros(r, p, rec->len, e); break;
 	case MIG_STATE:
-		r->loaded = true;
-		return r->sink->load(r->sink->opaque, p, rec->len, e); /* takes p */
-	case MIG_END: free(p); return r->loaded ? 1 : err_set(e, "END before the state");
+		if (r->state) {
+			free(p);
+			return err_set(e, "a second state");
+		}
+		r->state = p, r->state_len = rec->len;
+		return 0;
+	case MIG_END:
+		free(p);
+		if (!r->state)
+			return err_set(e, "END before the state");
+		p = r->state, r->state = NULL;
+		return r->sink->load(r->sink->opaque, p, r->state_len, e) < 0 ? -1
+		                                                              : 1; /* takes p */
 	default: ret = err_set(e, "unknown record type %u", rec->type); break;
 	}
 	free(p);
@@ -599,6 +620,7 @@ int migrate_receive_fd(int fd, const struct migrate_sink *sink, struct err *e)
 		ret = record(&r, &rec, p, e);
 	}
 	free(r.have);
+	free(r.state);
 	return ret < 0 ? -1 : 0;
 }
 
