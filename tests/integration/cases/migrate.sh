@@ -22,7 +22,7 @@ EOF
 echo "disk-line-$(cat /proc/sys/kernel/random/boot_id)" >/tmp/line
 dd if=/tmp/line of=/dev/vda bs=512 count=1 conv=sync,fsync 2>/dev/null
 echo "wrote $(cat /tmp/line)"
-head -c 64M /dev/urandom >/tmp/touched
+dd if=/dev/urandom of=/tmp/touched bs=1M count=64 2>/dev/null
 echo "touched 64 MiB"
 i=0
 while [ $i -lt "$n" ]; do
