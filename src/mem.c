@@ -315,14 +315,25 @@ int64_t mem_offset(const struct guest_mem *m, uint64_t gpa)
 	return p ? (int64_t)(p - m->host) : -1;
 }
 
-void mem_mark_dirty(const struct guest_mem *m, uint64_t gpa, uint64_t len)
+void mem_mark_dirty_host(const struct guest_mem *m, const void *p, uint64_t len)
 {
 	uint64_t *bits = __atomic_load_n(&m->dirty, __ATOMIC_ACQUIRE);
-	int64_t off;
+	const uint8_t *b = p;
+	uint64_t off;
 
-	if (!bits || !len || (off = mem_offset(m, gpa)) < 0 || !guest_ptr(m, gpa, len))
+	if (!bits || !len || !m->host || b < m->host || b >= m->host + m->size ||
+	    len > m->size - (uint64_t)(b - m->host))
 		return;
-	for (uint64_t p = (uint64_t)off / PAGE_SIZE; p <= ((uint64_t)off + len - 1) / PAGE_SIZE;
-	     p++)
-		__atomic_fetch_or(&bits[p / 64], 1ULL << (p % 64), __ATOMIC_RELAXED);
+	off = (uint64_t)(b - m->host);
+	for (uint64_t i = off / PAGE_SIZE; i <= (off + len - 1) / PAGE_SIZE; i++)
+		__atomic_fetch_or(&bits[i / 64], 1ULL << (i % 64), __ATOMIC_RELAXED);
+}
+
+void mem_mark_dirty(const struct guest_mem *m, uint64_t gpa, uint64_t len)
+{
+	const uint8_t *p;
+
+	if (!__atomic_load_n(&m->dirty, __ATOMIC_ACQUIRE) || !len || !(p = guest_ptr(m, gpa, len)))
+		return;
+	mem_mark_dirty_host(m, p, len);
 }

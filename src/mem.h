@@ -100,6 +100,10 @@ void mem_want_huge(const struct guest_mem *m, uint64_t gpa, uint64_t len);
  * range is not guest RAM. Any thread. */
 void mem_mark_dirty(const struct guest_mem *m, uint64_t gpa, uint64_t len);
 
+/* mem_mark_dirty for @len bytes at host address @p inside @m's mapping
+ * (a device's iovec); nothing if @p is not in it. */
+void mem_mark_dirty_host(const struct guest_mem *m, const void *p, uint64_t len);
+
 /* The offset of guest address @gpa in @m's host mapping (and so in a
  * memory file or stream); -1 if it is not RAM. */
 int64_t mem_offset(const struct guest_mem *m, uint64_t gpa);

@@ -301,7 +301,8 @@ int vmm_restore_finish(struct vmm *m, struct snapshot_file *f, const char *mem_p
                        struct err *e)
 {
 	if (snapshot_apply(&m->vm, f, mem_path, e) < 0) {
-		vm_destroy(&m->vm); /* no half-restored VM stays: its RAM goes back */
+		blk_locks(&m->vm, false, NULL); /* another mote may take the images */
+		vm_destroy(&m->vm);             /* no half-restored VM stays: its RAM goes back */
 		return -1;
 	}
 	m->state = resume ? VMM_RUNNING : VMM_PAUSED;

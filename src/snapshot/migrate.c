@@ -88,11 +88,11 @@ static int send_all(int fd, const void *buf, size_t len, struct err *e)
 		if (n < 0 && errno == ENOTSOCK) /* a pipe (the tests) */
 			n = write(fd, p, len);
 
-		if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
-			if (errno == EAGAIN && wait_fd(fd, POLLOUT, e) < 0)
-				return -1;
+		if (n < 0 && errno == EINTR)
 			continue;
-		}
+		if (n < 0 && errno == EAGAIN) /* SO_SNDTIMEO ran out */
+			return err_set(e, "the peer stopped reading for %d s",
+			               IO_TIMEOUT_MS / 1000);
 		if (n <= 0)
 			return err_set(e, "the connection broke: %s",
 			               n < 0 ? strerror(errno) : "closed");
@@ -167,6 +167,48 @@ static int tcp_addr(const struct migrate_addr *a, struct sockaddr_storage *ss, s
 	               a->host, a->port);
 }
 
+/* A peer that stops reading or writing fails the migration after
+ * IO_TIMEOUT_MS instead of holding the VMM's thread (and a paused VM). */
+static void set_timeouts(int fd)
+{
+	struct timeval tv = {.tv_sec = IO_TIMEOUT_MS / 1000};
+
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+}
+
+/* A socket connected to @a, or (@listening) bound to it and listening. */
+static int open_socket(const struct migrate_addr *a, bool listening, struct err *e)
+{
+	struct sockaddr_storage ss = {0};
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	socklen_t len = sizeof(sun);
+	int fd, one = 1, ok;
+
+	if (a->unix_socket) {
+		memcpy(sun.sun_path, a->path, strlen(a->path) + 1);
+		memcpy(&ss, &sun, sizeof(sun));
+	} else if (tcp_addr(a, &ss, &len, e) < 0) {
+		return -1;
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && listening && !a->unix_socket)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	ok = fd >= 0 && (listening ? bind(fd, (const void *)&ss, len) == 0 && listen(fd, 1) == 0
+	                           : connect(fd, (const void *)&ss, len) == 0);
+	if (ok) {
+		set_timeouts(fd);
+		return fd;
+	}
+	if (a->unix_socket)
+		err_set(e, "unix:%s: %s", a->path, strerror(errno));
+	else
+		err_set(e, "tcp:%s:%s: %s", a->host, a->port, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
 /* ---- the sender ---- */
 
 struct sender {
@@ -180,37 +222,6 @@ struct sender {
 	 * after the round that sent the page, so the final round sends them all */
 	uint64_t *devdirty;
 };
-
-static int connect_to(const struct migrate_addr *a, struct err *e)
-{
-	struct sockaddr_storage ss;
-	socklen_t len;
-	int fd = -1;
-
-	if (a->unix_socket) {
-		struct sockaddr_un sun = {.sun_family = AF_UNIX};
-
-		memcpy(sun.sun_path, a->path, strlen(a->path) + 1);
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0 || connect(fd, (const void *)&sun, sizeof(sun)) < 0) {
-			err_set(e, "unix:%s: %s", a->path, strerror(errno));
-			if (fd >= 0)
-				close(fd);
-			return -1;
-		}
-		return fd;
-	}
-	if (tcp_addr(a, &ss, &len, e) < 0)
-		return -1;
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (const void *)&ss, len) < 0) {
-		err_set(e, "tcp:%s:%s: %s", a->host, a->port, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
-}
 
 /* Sends pages [first, first+n) of RAM: runs of non-zero pages as data,
  * runs of zero pages as zero records. */
@@ -317,7 +328,14 @@ static int send_hello(struct sender *s, struct err *e)
 	snap_writer_init(&w);
 	snap_put(&w, SNAP_CONFIG, 0, json, strlen(json));
 	json_object_put(c);
-	ret = state_machine(&s->m->vm, &mach, e);
+	/* vCPU ioctls wait for KVM_RUN to return: an idle vCPU may not, so
+	 * the vCPUs park for the moment it takes */
+	if (vm_pause(&s->m->vm) < 0) {
+		ret = err_set(e, "the VM stopped during the migration");
+	} else {
+		ret = state_machine(&s->m->vm, &mach, e);
+		vm_resume(&s->m->vm);
+	}
 	if (ret == 0) {
 		snap_put(&w, SNAP_MACHINE, 0, &mach, sizeof(mach));
 		ret = snap_finish(&w, e);
@@ -339,13 +357,14 @@ static int precopy(struct sender *s, uint32_t max_downtime_ms, struct err *e)
 		return -1;
 	s->st->rounds = 1;
 	for (;;) {
-		uint64_t ns = trace_now() - t0, bw = ns ? s->st->bytes * 1000000000ULL / ns : 0;
+		uint64_t ns = trace_now() - t0;
+		double bw = ns ? (double)s->st->bytes * 1e9 / (double)ns : 0; /* bytes/s */
 		int64_t n = collect(s, e);
 
 		if (n < 0)
 			return -1;
 		/* what is dirty now goes in the final round if it fits the budget */
-		if (bw && (uint64_t)n * PAGE_SIZE * 1000 / bw <= max_downtime_ms)
+		if (bw > 0 && (double)n * PAGE_SIZE * 1000 / bw <= max_downtime_ms)
 			return 0;
 		if (s->st->rounds >= MIGRATE_MAX_ROUNDS)
 			return 0;
@@ -391,8 +410,18 @@ static int stop_and_copy(struct sender *s, struct err *e)
 	ret = answer == 'K' ? 0 : err_set(e, "the receiver refused the VM (see its message)");
 out:
 	snap_writer_free(&w);
-	if (ret < 0 && blk_locks(&s->m->vm, true, &why) < 0)
-		warnx_("migration failed, and the VM's images cannot be locked again: %s", why.msg);
+	if (ret < 0 && blk_locks(&s->m->vm, true, &why) < 0) {
+		/* the destination may run the VM (its answer lost): two writers
+		 * on one image must not be, so this one stays stopped */
+		char msg[ERR_MAX + 128];
+
+		snprintf(msg, sizeof(msg),
+		         "the migration failed and the VM's images cannot be locked again (%s): "
+		         "the VM stays stopped here",
+		         why.msg);
+		vm_stop(&s->m->vm, VM_EXIT_ERROR, msg);
+		err_set(e, "%s; %s", e->msg, msg);
+	}
 	return ret;
 }
 
@@ -410,6 +439,8 @@ int migrate_send(struct vmm *m, const char *url, uint32_t max_downtime_ms, struc
 	memset(st, 0, sizeof(*st));
 	if (m->state != VMM_RUNNING)
 		return err_set(e, "the VM is not running");
+	if (m->cfg.devs.vsock.on)
+		return err_set(e, "migrating a VM with a vsock device is not supported yet");
 	if (migrate_parse_url(url, &a, e) < 0)
 		return -1;
 	s.npages = mem->size / PAGE_SIZE;
@@ -421,7 +452,7 @@ int migrate_send(struct vmm *m, const char *url, uint32_t max_downtime_ms, struc
 		err_set(e, "out of memory for the dirty bitmaps");
 		goto out;
 	}
-	if ((s.fd = connect_to(&a, e)) < 0 || vm_dirty_log(&m->vm, true, e) < 0)
+	if ((s.fd = open_socket(&a, false, e)) < 0 || vm_dirty_log(&m->vm, true, e) < 0)
 		goto out;
 	/* the log starts clean: what the first pass reads is current */
 	if (collect(&s, e) < 0 || send_all(s.fd, &h, sizeof(h), e) < 0 || send_hello(&s, e) < 0 ||
@@ -456,39 +487,6 @@ struct receiver {
 	uint8_t *state; /* the STATE record's file, loaded at END (after the last pages) */
 	uint64_t state_len;
 };
-
-static int listen_on(const struct migrate_addr *a, struct err *e)
-{
-	struct sockaddr_storage ss;
-	socklen_t len;
-	int fd, one = 1;
-
-	if (a->unix_socket) {
-		struct sockaddr_un sun = {.sun_family = AF_UNIX};
-
-		memcpy(sun.sun_path, a->path, strlen(a->path) + 1);
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0 || bind(fd, (const void *)&sun, sizeof(sun)) < 0 || listen(fd, 1) < 0) {
-			err_set(e, "unix:%s: %s", a->path, strerror(errno));
-			if (fd >= 0)
-				close(fd);
-			return -1;
-		}
-		return fd;
-	}
-	if (tcp_addr(a, &ss, &len, e) < 0)
-		return -1;
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd >= 0)
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (fd < 0 || bind(fd, (const void *)&ss, len) < 0 || listen(fd, 1) < 0) {
-		err_set(e, "tcp:%s:%s: %s", a->host, a->port, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
-}
 
 /* Reads one record's header and payload (at most MIGRATE_MAX_PAYLOAD
  * bytes, CRC checked) into a new buffer. */
@@ -679,7 +677,7 @@ int migrate_receive(struct vmm *m, const char *url, struct err *e)
 	int lfd, fd, ret;
 	uint8_t answer;
 
-	if (migrate_parse_url(url, &a, e) < 0 || (lfd = listen_on(&a, e)) < 0)
+	if (migrate_parse_url(url, &a, e) < 0 || (lfd = open_socket(&a, true, e)) < 0)
 		return -1;
 	log_info("waiting for a migration on %s", url);
 	do
@@ -690,11 +688,14 @@ int migrate_receive(struct vmm *m, const char *url, struct err *e)
 		unlink(a.path);
 	if (fd < 0)
 		return err_set(e, "%s: accept: %s", url, strerror(errno));
+	set_timeouts(fd);
 	ret = migrate_receive_fd(fd, &sink, &why);
 	if (ret < 0) {
-		err_set(e, "%s: %s", url, why.msg);
-		if (m->state != VMM_NOT_STARTED)
-			vm_destroy(&m->vm); /* whatever was built: its RAM goes back */
+		err_set(e, "%s", why.msg); /* the caller names the address */
+		if (m->state != VMM_NOT_STARTED) {
+			blk_locks(&m->vm, false, NULL); /* before the source hears no */
+			vm_destroy(&m->vm);             /* whatever was built: its RAM goes back */
+		}
 	}
 	answer = ret == 0 ? 'K' : 'N';
 	send_all(fd, &answer, 1, &why);

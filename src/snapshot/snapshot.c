@@ -25,12 +25,14 @@ int snapshot_write_state(struct vm *vm, const struct vm_config *cfg, struct snap
 	if (state_machine(vm, &mach, e) < 0)
 		return -1;
 	snap_put(w, SNAP_MACHINE, 0, &mach, sizeof(mach));
-	if (state_save_vm(vm, w, e) < 0)
+	/* the devices first: finishing their work in flight raises interrupts,
+	 * which the interrupt controllers' state must hold */
+	if (devices_save(vm, w, e) < 0 || state_save_vm(vm, w, e) < 0)
 		return -1;
 	for (int i = 0; i < vm->nr_vcpus; i++)
 		if (state_save_vcpu(&vm->vcpus[i], w, &why) < 0)
 			return err_set(e, "vCPU %d: %s", i, why.msg);
-	return devices_save(vm, w, e);
+	return 0;
 }
 
 int snapshot_save(struct vm *vm, const struct vm_config *cfg, const char *state_path,
@@ -142,7 +144,8 @@ int snapshot_apply(struct vm *vm, struct snapshot_file *f, const char *mem_path,
 	if (state_load_vm(vm, f->snap, &why) < 0)
 		return err_set(e, "the VM's state: %s", why.msg);
 	for (int i = 0; i < vm->nr_vcpus; i++)
-		if (state_load_vcpu(&vm->vcpus[i], f->snap, &why) < 0)
+		if (state_load_tsc_khz(&vm->vcpus[i], f->machine.tsc_khz, &why) < 0 ||
+		    state_load_vcpu(&vm->vcpus[i], f->snap, &why) < 0)
 			return err_set(e, "vCPU %d: %s", i, why.msg);
 	if (devices_load(vm, f->snap, e) < 0)
 		return -1;

@@ -390,6 +390,10 @@ static void complete(struct blk *b, const struct io_uring_cqe *cqe)
 	count(f->type, f->len, ok ? BLK_S_OK : BLK_S_IOERR);
 	if (!b->dev.q[q].ready || (b->dev.status & VIRTIO_STATUS_NEEDS_RESET))
 		return; /* the driver stopped the queue meanwhile */
+	/* what io_uring wrote into guest RAM, for a migration (KVM does not see it) */
+	for (int i = 0; i < f->niov; i++)
+		mem_mark_dirty_host(&b->dev.vm->mem, f->iov[i].iov_base, f->iov[i].iov_len);
+	mem_mark_dirty_host(&b->dev.vm->mem, f->status, 1);
 	*f->status = ok ? BLK_S_OK : BLK_S_IOERR;
 	if (virtq_push(&b->dev.q[q], &b->dev.vm->mem, head, ok ? f->written : 1, &e) < 0)
 		virtio_mmio_fail(&b->dev, e.msg);
@@ -769,6 +773,9 @@ int blk_locks(struct vm *vm, bool take, struct err *e)
 {
 	(void)vm;
 	for (int i = 0; i < nr_blks; i++) {
+		if (!take && !blks[i].disk.ro && fdatasync(blks[i].disk.fd) < 0)
+			warnx_("--disk %s: fdatasync before the hand-over: %s", blks[i].disk.path,
+			       strerror(errno));
 		if (!take)
 			disk_unlock(&blks[i].disk);
 		else if (disk_lock(&blks[i].disk, e) < 0)

@@ -615,6 +615,8 @@ void virtio_mmio_resume(struct virtio_mmio *d)
 		if (d->ops->activate)
 			d->ops->activate(d);
 		rekick(d);
+		if (d->isr) /* an interrupt the guest had not taken: once more (harmless if seen) */
+			raise(d, 0);
 	}
 	pthread_mutex_unlock(&d->lock);
 }

@@ -218,6 +218,7 @@ int virtq_fill(struct virtq *q, const struct guest_mem *m, uint16_t head, uint32
 
 	if (!used)
 		return err_set(e, "used ring outside guest RAM");
+	mem_mark_dirty(m, q->used, USED_SIZE(q->size)); /* for a migration: KVM does not see it */
 	memcpy(used + 4 + 8 * (q->used_idx % q->size), elem, sizeof(elem));
 	q->used_idx++;
 	return 0;

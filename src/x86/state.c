@@ -345,6 +345,34 @@ static int load_xsave(struct vcpu *v, struct snap *s, struct err *e)
 			return ioctl_err(e, #req, r_);                               \
 	} while (0)
 
+/* The events as saved, with the NMI and SIPI fields marked valid: KVM's GET
+ * fills them without saying so, and SET drops them unless told. */
+static int load_events(struct vcpu *v, struct snap *s, struct err *e)
+{
+	struct kvm_vcpu_events ev;
+	int ret;
+
+	if (snap_get_exact(s, SNAP_VCPU_EVENTS, (uint32_t)v->id, &ev, sizeof(ev), e) < 0)
+		return -1;
+	ev.flags |= KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SIPI_VECTOR;
+	ret = kvm_ioctl_try(v->fd, KVM_SET_VCPU_EVENTS, &ev);
+	return ret < 0 ? ioctl_err(e, "KVM_SET_VCPU_EVENTS", ret) : 0;
+}
+
+int state_load_tsc_khz(struct vcpu *v, uint32_t khz, struct err *e)
+{
+	int here = kvm_ioctl_try(v->fd, KVM_GET_TSC_KHZ, NULL), ret;
+
+	if (!khz || here <= 0 || (uint32_t)here == khz)
+		return 0;
+	ret = kvm_ioctl_try(v->fd, KVM_SET_TSC_KHZ, (void *)(uintptr_t)khz);
+	return ret < 0 ? err_set(e,
+	                         "the snapshot's TSC runs at %u kHz, this host's at %d kHz, and "
+	                         "KVM cannot scale it: %s",
+	                         khz, here, strerror(-ret))
+	               : 0;
+}
+
 int state_load_vcpu(struct vcpu *v, struct snap *s, struct err *e)
 {
 	if (load_cpuid(v, s, e) < 0)
@@ -359,8 +387,7 @@ int state_load_vcpu(struct vcpu *v, struct snap *s, struct err *e)
 	LOAD(KVM_SET_LAPIC, struct kvm_lapic_state, SNAP_VCPU_LAPIC);
 	if (load_msrs(v, s, e) < 0)
 		return -1;
-	LOAD(KVM_SET_VCPU_EVENTS, struct kvm_vcpu_events, SNAP_VCPU_EVENTS);
-	return 0;
+	return load_events(v, s, e);
 }
 
 static int save_chip(struct vm *vm, struct snap_writer *w, uint32_t id, uint32_t rec, size_t size,

@@ -31,6 +31,11 @@ int state_save_vcpu(struct vcpu *v, struct snap_writer *w, struct err *e);
  * order KVM needs; every record's size checked. -1 with @e. */
 int state_load_vcpu(struct vcpu *v, struct snap *s, struct err *e);
 
+/* Gives vCPU @v the TSC frequency @khz of the snapshot (0: unknown) where
+ * this host's differs, before its MSRs (the TSC) are loaded; -1 with @e if
+ * KVM cannot scale the TSC. */
+int state_load_tsc_khz(struct vcpu *v, uint32_t khz, struct err *e);
+
 /* Appends the VM's PIC, IOAPIC, PIT and kvm-clock to @w; -1 with @e. */
 int state_save_vm(struct vm *vm, struct snap_writer *w, struct err *e);
 
