@@ -87,7 +87,7 @@ struct vm_config {
 	uint64_t mem_size; /* bytes */
 	int cpus;
 	bool smt;               /* Firecracker's machine-config smt, kept for /vm/config */
-	bool track_dirty_pages; /* kept for /vm/config until snapshots use it */
+	bool track_dirty_pages; /* KVM's dirty log from the start, for Diff snapshots */
 	struct mem_opts mem;
 	bool no_acpi;
 	struct vm_devices devs;

@@ -85,6 +85,15 @@ int devices_save(struct vm *vm, struct snap_writer *w, struct err *e)
 	return 0;
 }
 
+const struct device_state *device_state_find(const char *name)
+{
+	for (const struct device_state *d = __start_mote_device_state; d < __stop_mote_device_state;
+	     d++)
+		if (!strcmp(d->name, name))
+			return d;
+	return NULL;
+}
+
 int devices_load(struct vm *vm, struct snap *s, struct err *e)
 {
 	for (const struct device_state *d = __start_mote_device_state; d < __stop_mote_device_state;

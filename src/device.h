@@ -82,6 +82,9 @@ struct device_state {
 /* Runs every device_state's save hook; -1 with @e (naming the device) if one fails. */
 int devices_save(struct vm *vm, struct snap_writer *w, struct err *e);
 
+/* The device_state registered as @name, or NULL. */
+const struct device_state *device_state_find(const char *name);
+
 /* Runs every device_state's load hook; -1 with @e (naming the device) if one fails. */
 int devices_load(struct vm *vm, struct snap *s, struct err *e);
 

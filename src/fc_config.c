@@ -958,6 +958,7 @@ int fc_snapshot_load(json_object *o, struct fc_snapshot_load *out, struct err *e
 	    {"mem_file_path", FC_STR, false, false},
 	    {"mem_backend", FC_OBJ, false, false},
 	    {"enable_diff_snapshots", FC_BOOL, false, false},
+	    {"track_dirty_pages", FC_BOOL, false, false},
 	    {"resume_vm", FC_BOOL, false, false},
 	    {NULL, 0, false, false},
 	};
@@ -976,7 +977,9 @@ int fc_snapshot_load(json_object *o, struct fc_snapshot_load *out, struct err *e
 	       : copy_str(out->mem_path, sizeof(out->mem_path), str_field(o, "mem_file_path"),
 	                  "mem_file_path", e) < 0)
 		return -1;
-	out->enable_diff_snapshots = bool_field(o, "enable_diff_snapshots", false);
+	/* enable_diff_snapshots is Firecracker's older name of track_dirty_pages */
+	out->track_dirty_pages = bool_field(o, "enable_diff_snapshots", false) ||
+	                         bool_field(o, "track_dirty_pages", false);
 	out->resume_vm = bool_field(o, "resume_vm", false);
 	return 0;
 }

@@ -72,7 +72,7 @@ struct fc_snapshot_create {
 struct fc_snapshot_load {
 	char snapshot_path[4096];
 	char mem_path[4096];
-	bool enable_diff_snapshots;
+	bool track_dirty_pages; /* or its older name enable_diff_snapshots */
 	bool resume_vm;
 };
 

@@ -10,6 +10,7 @@
 #include "mem.h"
 #include "metrics.h"
 #include "trace.h"
+#include "snapshot/memory.h"
 #include "snapshot/migrate.h"
 #include "vmm.h"
 
@@ -42,6 +43,7 @@ static void usage(FILE *out)
 	      "commands:\n"
 	      "  run        boot a Linux kernel in a new microVM (mote run --help)\n"
 	      "  migrate    move the VM of a running mote to another (mote migrate --help)\n"
+	      "  merge-diff fold a Diff snapshot's memory into its base (mote merge-diff --help)\n"
 	      "  kvm-check  tell whether this host's KVM can run ordinary guests\n"
 	      "             (mote kvm-check --help)\n"
 	      "\n"
@@ -137,6 +139,10 @@ static void run_usage(FILE *out)
 	      "                        <port>\\n\"; guest connections to port P go to PATH_P\n"
 	      "      --no-rng          no virtio-rng (default: an entropy device fed by\n"
 	      "                        getrandom)\n"
+	      "      --track-dirty-pages\n"
+	      "                        log the pages the guest writes, so that the API can\n"
+	      "                        take Diff snapshots (machine-config track_dirty_pages;\n"
+	      "                        also with --restore) (default: off)\n"
 	      "      --no-balloon      no virtio-balloon: by default the guest gets one with\n"
 	      "                        free page reporting (guests with CONFIG_VIRTIO_BALLOON\n"
 	      "                        give back the RAM they free; see docs/memory.md)\n"
@@ -226,6 +232,7 @@ static bool vm_option(struct vm_config *cfg, int c, const char *arg)
 			usage_error("%s", e.msg);
 		break;
 	case 'R': cfg->devs.no_rng = true; break;
+	case 'W': cfg->track_dirty_pages = true; break;
 	case 'M':
 		if (mem_parse_backend(arg, &cfg->mem.backend) < 0)
 			usage_error("--memory-backend '%s': not a backend (anon, memfd or "
@@ -269,6 +276,7 @@ static int parse_run(int argc, char **argv, struct run_options *o)
 	    {"net", required_argument, NULL, 'E'},
 	    {"vsock", required_argument, NULL, 'S'},
 	    {"no-rng", no_argument, NULL, 'R'},
+	    {"track-dirty-pages", no_argument, NULL, 'W'},
 	    {"boot-trace", optional_argument, NULL, 'B'},
 	    {"api-sock", required_argument, NULL, 'a'},
 	    {"config-file", required_argument, NULL, 'F'},
@@ -284,7 +292,7 @@ static int parse_run(int argc, char **argv, struct run_options *o)
 		if (vm_option(cfg, c, optarg)) {
 			if (!o->vm_option)
 				o->vm_option = option_name(opts, c);
-			if (!o->vm_shape && !strchr("MTnP", c))
+			if (!o->vm_shape && !strchr("MTnPW", c))
 				o->vm_shape = option_name(opts, c);
 			continue;
 		}
@@ -496,6 +504,35 @@ static int cmd_migrate(int argc, char **argv)
 	return status == 200 ? 0 : 1;
 }
 
+static void merge_usage(FILE *out)
+{
+	fputs("usage: mote merge-diff BASE DIFF\n"
+	      "\n"
+	      "Copies the pages of DIFF, the memory file of a Diff snapshot, over BASE, the\n"
+	      "memory file of the snapshot it was taken after, and syncs BASE: BASE then goes\n"
+	      "with the Diff's state file. BASE is changed in place (copy it first to keep it).\n",
+	      out);
+}
+
+static int cmd_merge_diff(int argc, char **argv)
+{
+	uint64_t bytes;
+	struct err e;
+
+	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		merge_usage(stdout);
+		return 0;
+	}
+	if (argc != 3) {
+		merge_usage(stderr);
+		return 2;
+	}
+	if (mem_merge_diff(argv[1], argv[2], &bytes, &e) < 0)
+		die("merge-diff: %s", e.msg);
+	printf("merged %llu bytes of %s into %s\n", (unsigned long long)bytes, argv[2], argv[1]);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -514,6 +551,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "migrate"))
 		return cmd_migrate(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "merge-diff"))
+		return cmd_merge_diff(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "kvm-check"))
 		return kvm_check_cmd(argc - 1, argv + 1);
 	fprintf(stderr, "mote: unknown command '%s'\n", argv[1]);

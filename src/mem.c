@@ -222,6 +222,7 @@ void mem_unmap(struct guest_mem *m)
 	m->fd = -1;
 	for (int i = 0; i < m->nr_slots; i++)
 		m->slots[i].host = NULL;
+	free(__atomic_exchange_n(&m->dirty, NULL, __ATOMIC_ACQ_REL));
 }
 
 void *guest_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len)

@@ -175,6 +175,48 @@ static int build_platform(struct vmm *m, struct boot_config *b, struct err *e)
 	return 0;
 }
 
+/* Dirty page tracking for Diff snapshots (machine-config track_dirty_pages):
+ * KVM's dirty log for the vCPUs' writes, mem.dirty for the devices'. */
+static int track_start(struct vmm *m, struct err *e)
+{
+	uint64_t *bits;
+
+	if (!m->cfg.track_dirty_pages)
+		return 0;
+	bits = calloc((m->vm.mem.size / PAGE_SIZE + 63) / 64, sizeof(uint64_t));
+	if (!bits)
+		return err_set(e, "out of memory for the dirty page bitmap");
+	if (vm_dirty_log(&m->vm, true, e) < 0) {
+		free(bits);
+		return -1;
+	}
+	__atomic_store_n(&m->vm.mem.dirty, bits, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* The pages written since the last take (KVM's log and the devices') into
+ * @bits, both logs cleared; -1 with @e (what was taken is put back). */
+static int track_take(struct vmm *m, uint64_t *bits, struct err *e)
+{
+	uint64_t *dev = m->vm.mem.dirty;
+	uint64_t words = (m->vm.mem.size / PAGE_SIZE + 63) / 64;
+
+	if (vm_dirty_fetch(&m->vm, bits, e) < 0)
+		return -1;
+	for (uint64_t w = 0; w < words; w++)
+		bits[w] |= __atomic_exchange_n(&dev[w], 0, __ATOMIC_ACQ_REL);
+	return 0;
+}
+
+/* Puts pages taken by track_take back, for the next Diff. */
+static void track_put_back(struct vmm *m, const uint64_t *bits)
+{
+	uint64_t words = (m->vm.mem.size / PAGE_SIZE + 63) / 64;
+
+	for (uint64_t w = 0; w < words; w++)
+		__atomic_fetch_or(&m->vm.mem.dirty[w], bits[w], __ATOMIC_ACQ_REL);
+}
+
 int vmm_build(struct vmm *m, struct err *e)
 {
 	struct boot_config b = {0};
@@ -193,6 +235,8 @@ int vmm_build(struct vmm *m, struct err *e)
 	m->vm.boot_trace = m->cfg.trace != 0;
 	/* the API made the KVM VM already; the command line makes it here */
 	if ((m->vm.vm_fd < 0 && vmm_precreate(m, e) < 0) || vm_create(&m->vm, e) < 0)
+		return -1;
+	if (track_start(m, e) < 0)
 		return -1;
 	boot_enter(m->vm.vcpus[0].fd, &m->vm.mem, &r);
 	if (m->cfg.trace)
@@ -252,17 +296,44 @@ int vmm_resume(struct vmm *m, struct err *e)
 	return 0;
 }
 
-int vmm_snapshot(struct vmm *m, const char *state_path, const char *mem_path,
+int vmm_snapshot(struct vmm *m, const char *state_path, const char *mem_path, bool diff,
                  struct snapshot_stats *st, struct err *e)
 {
+	uint64_t *bits = NULL;
+	int ret = -1;
+
 	if (m->state != VMM_PAUSED)
 		return err_set(e, "Create snapshot error: the microVM must be paused first "
 		                  "(PATCH /vm {\"state\": \"Paused\"})");
-	if (snapshot_save(&m->vm, &m->cfg, state_path, mem_path, st, e) < 0)
-		return -1;
-	log_info("snapshot %s (%llu bytes), memory %s (%llu bytes of data)", state_path,
-	         (unsigned long long)st->state_bytes, mem_path, (unsigned long long)st->mem_bytes);
-	return 0;
+	if (diff && !m->vm.mem.dirty)
+		return err_set(e, "Create snapshot error: Diff snapshots need dirty page tracking: "
+		                  "machine-config `track_dirty_pages` (or `track_dirty_pages` in "
+		                  "PUT /snapshot/load)");
+	if (diff && !m->diff_base)
+		return err_set(
+		    e, "Create snapshot error: a Diff snapshot holds what changed since "
+		       "the last snapshot, and this VM has none to build on (none taken or "
+		       "restored yet, or a failed migration took the record): take a Full one");
+	if (m->vm.mem.dirty) {
+		bits = calloc((m->vm.mem.size / PAGE_SIZE + 63) / 64, sizeof(uint64_t));
+		if (!bits)
+			return err_set(e, "out of memory for the dirty page bitmap");
+		if (track_take(m, bits, e) < 0)
+			goto out;
+	}
+	if (snapshot_save(&m->vm, &m->cfg, state_path, mem_path, diff ? bits : NULL, st, e) < 0) {
+		if (bits)
+			track_put_back(m, bits); /* the next Diff still has them */
+		goto out;
+	}
+	m->diff_base = true;
+	log_info("%s snapshot %s (%llu bytes), memory %s (%llu bytes of data)",
+	         diff ? "Diff" : "Full", state_path, (unsigned long long)st->state_bytes, mem_path,
+	         (unsigned long long)st->mem_bytes);
+	ret = 0;
+out:
+	free(bits);
+	return ret;
 }
 
 /* The VM of @from goes into @to; how mote runs it stays @to's. */
@@ -276,7 +347,7 @@ static void take_vm_config(struct vm_config *to, struct vm_config *from)
 	to->mem_size = from->mem_size;
 	to->cpus = from->cpus;
 	to->smt = from->smt;
-	to->track_dirty_pages = from->track_dirty_pages;
+	to->track_dirty_pages = from->track_dirty_pages || to->track_dirty_pages;
 	to->devs = from->devs;
 }
 
@@ -300,13 +371,14 @@ int vmm_restore_build(struct vmm *m, struct vm_config *saved, struct err *e)
 int vmm_restore_finish(struct vmm *m, struct snapshot_file *f, const char *mem_path, bool resume,
                        struct err *e)
 {
-	if (snapshot_apply(&m->vm, f, mem_path, e) < 0) {
+	if (snapshot_apply(&m->vm, f, mem_path, e) < 0 || track_start(m, e) < 0) {
 		blk_locks(&m->vm, false, NULL); /* another mote may take the images */
 		vm_destroy(&m->vm);             /* no half-restored VM stays: its RAM goes back */
 		return -1;
 	}
 	m->state = resume ? VMM_RUNNING : VMM_PAUSED;
 	m->vm.pause_req = !resume;
+	m->diff_base = true; /* a Diff from here holds what changed since this snapshot */
 	log_info("VM restored: %d vCPUs, %llu MiB", m->cfg.cpus,
 	         (unsigned long long)(m->cfg.mem_size >> 20));
 	return 0;

@@ -26,6 +26,7 @@ struct vmm {
 	enum vmm_state state; /* changed only by the thread that owns the VMM */
 	const char *api_sock; /* the API socket's path, or NULL */
 	uint64_t start_ns;    /* when InstanceStart began (trace_now) */
+	bool diff_base;       /* a snapshot was taken or restored since tracking began */
 };
 
 /* Sets @m up, its configuration with the command line's defaults
@@ -60,9 +61,11 @@ struct snapshot_stats;
 struct snapshot_file;
 
 /* Writes the paused VM's state to @state_path and its memory to @mem_path
- * (PUT /snapshot/create); -1 with @e if the VM is not paused or a part of
- * it cannot be saved (nothing is left half-written under either name). */
-int vmm_snapshot(struct vmm *m, const char *state_path, const char *mem_path,
+ * (PUT /snapshot/create): all of it, or with @diff only the pages written
+ * since the last snapshot (needs track_dirty_pages). -1 with @e if the VM
+ * is not paused or a part of it cannot be saved (nothing is left
+ * half-written under either name). */
+int vmm_snapshot(struct vmm *m, const char *state_path, const char *mem_path, bool diff,
                  struct snapshot_stats *st, struct err *e);
 
 /* Builds the VM of snapshot @state_path with the memory of @mem_path, in

@@ -339,10 +339,7 @@ static int snapshot_create(struct call *c, struct err *e)
 
 	if (fc_snapshot_create(c->body, &p, e) < 0)
 		return -1;
-	if (p.diff)
-		return err_set(e, "snapshot: `Diff` snapshots are not supported by mote yet; "
-		                  "take a `Full` one (holes stay holes: it is as small)");
-	return vmm_snapshot(c->m, p.snapshot_path, p.mem_file_path, &st, e);
+	return vmm_snapshot(c->m, p.snapshot_path, p.mem_file_path, p.diff, &st, e);
 }
 
 static int snapshot_load(struct call *c, struct err *e)
@@ -351,6 +348,8 @@ static int snapshot_load(struct call *c, struct err *e)
 
 	if (fc_snapshot_load(c->body, &p, e) < 0)
 		return -1;
+	if (p.track_dirty_pages)
+		c->m->cfg.track_dirty_pages = true;
 	return vmm_restore(c->m, p.snapshot_path, p.mem_path, p.resume_vm, e);
 }
 

@@ -19,6 +19,7 @@
 /* More data extents than this are mapped as one file mapping (VMAs are
  * limited: vm.max_map_count). */
 #define MAX_EXTENT_MAPS 8192
+#define COPY_CHUNK      (1u << 20) /* bytes copied at once */
 
 typedef int populated_fn(const struct guest_mem *m, uint64_t off, uint64_t len, void *arg,
                          struct err *e);
@@ -186,7 +187,34 @@ static int save_run(const struct guest_mem *m, uint64_t off, uint64_t len, void 
 	return 0;
 }
 
-int mem_save_file(const struct guest_mem *m, const char *path, uint64_t *bytes, struct err *e)
+/* Writes the pages of @bits (set bits; zero pages too) at their offsets. */
+static int save_pages(const struct guest_mem *m, const uint64_t *bits, struct save_ctx *c,
+                      struct err *e)
+{
+	uint64_t npages = m->size / PAGE_SIZE;
+
+	for (uint64_t p = 0; p < npages;) {
+		uint64_t q = p;
+
+		while (q < npages && (bits[q / 64] >> (q % 64) & 1))
+			q++;
+		if (q == p) {
+			p++;
+			continue;
+		}
+		if (write_run(c->fd, m->host + p * PAGE_SIZE, p * PAGE_SIZE, (q - p) * PAGE_SIZE,
+		              e) < 0)
+			return -1;
+		c->bytes += (q - p) * PAGE_SIZE;
+		p = q;
+	}
+	return 0;
+}
+
+/* Makes @path through @path.tmp: sized to @m, the pages written (those of
+ * @bits, or the populated non-zero ones if NULL), synced, renamed. */
+static int save_to(const struct guest_mem *m, const uint64_t *bits, const char *path,
+                   uint64_t *bytes, struct err *e)
 {
 	char tmp[PATH_MAX];
 	struct save_ctx c = {.fd = -1};
@@ -201,7 +229,7 @@ int mem_save_file(const struct guest_mem *m, const char *path, uint64_t *bytes, 
 		err_set(&why, "%s", strerror(errno));
 		goto fail;
 	}
-	if (mem_populated(m, save_run, &c, &why) < 0)
+	if (bits ? save_pages(m, bits, &c, &why) < 0 : mem_populated(m, save_run, &c, &why) < 0)
 		goto fail;
 	if (fsync(c.fd) < 0) {
 		err_set(&why, "fsync: %s", strerror(errno));
@@ -221,7 +249,126 @@ fail:
 	return err_set(e, "%s: %s", path, why.msg);
 }
 
-#define COPY_CHUNK (1u << 20)
+int mem_save_file(const struct guest_mem *m, const char *path, uint64_t *bytes, struct err *e)
+{
+	return save_to(m, NULL, path, bytes, e);
+}
+
+/* Bytes in @fd's data extents up to @size; -1 on error. */
+static int64_t data_bytes(int fd, uint64_t size)
+{
+	int64_t total = 0;
+	off_t at = 0;
+
+	while ((uint64_t)at < size) {
+		off_t data = lseek(fd, at, SEEK_DATA), hole;
+
+		if (data < 0)
+			return errno == ENXIO ? total : -1;
+		hole = lseek(fd, data, SEEK_HOLE);
+		if (hole < 0)
+			return -1;
+		if ((uint64_t)hole > size)
+			hole = (off_t)size;
+		total += hole - data;
+		at = hole;
+	}
+	return total;
+}
+
+int mem_save_diff(const struct guest_mem *m, const uint64_t *bits, const char *path,
+                  uint64_t *bytes, struct err *e)
+{
+	uint64_t written;
+	int64_t data;
+	int fd;
+
+	if (save_to(m, bits, path, &written, e) < 0)
+		return -1;
+	/* a Diff's holes mean "as in the base": a file system that reports a
+	 * hole as data would make a merge write zeros over the base */
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	data = fd < 0 ? -1 : data_bytes(fd, m->size);
+	if (fd >= 0)
+		close(fd);
+	if (data < 0 || (written < m->size && (uint64_t)data >= m->size)) {
+		unlink(path);
+		return err_set(
+		    e,
+		    "%s: its file system does not report holes (SEEK_DATA), which a "
+		    "Diff memory file needs; write it to another one (tmpfs, ext4, xfs, btrfs)",
+		    path);
+	}
+	if (bytes)
+		*bytes = written;
+	return 0;
+}
+
+int mem_merge_diff(const char *base, const char *diff, uint64_t *bytes, struct err *e)
+{
+	int bfd = -1, dfd = -1, ret = -1;
+	uint8_t *buf = malloc(COPY_CHUNK);
+	struct stat bs, ds;
+	struct err why;
+	uint64_t copied = 0;
+	off_t at = 0;
+
+	if (!buf)
+		return err_set(e, "out of memory");
+	if ((dfd = open(diff, O_RDONLY | O_CLOEXEC)) < 0 || fstat(dfd, &ds) < 0) {
+		err_set(e, "%s: %s", diff, strerror(errno));
+		goto out;
+	}
+	if ((bfd = open(base, O_RDWR | O_CLOEXEC)) < 0 || fstat(bfd, &bs) < 0) {
+		err_set(e, "%s: %s", base, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(bs.st_mode) || !S_ISREG(ds.st_mode) || bs.st_size != ds.st_size) {
+		err_set(e, "%s (%lld bytes) and %s (%lld bytes): not two memory files of one VM",
+		        base, (long long)bs.st_size, diff, (long long)ds.st_size);
+		goto out;
+	}
+	while (at < ds.st_size) {
+		off_t data = lseek(dfd, at, SEEK_DATA), hole;
+
+		if (data < 0 && errno == ENXIO)
+			break;
+		if (data < 0 || (hole = lseek(dfd, data, SEEK_HOLE)) < 0) {
+			err_set(e, "%s: SEEK_DATA: %s", diff, strerror(errno));
+			goto out;
+		}
+		for (off_t o = data; o < hole;) {
+			size_t n = (size_t)(hole - o < COPY_CHUNK ? hole - o : COPY_CHUNK);
+			ssize_t r = pread(dfd, buf, n, o);
+
+			if (r <= 0) {
+				err_set(e, "%s: %s", diff,
+				        r < 0 ? strerror(errno) : "shorter than it was");
+				goto out;
+			}
+			if (write_run(bfd, buf, (uint64_t)o, (uint64_t)r, &why) < 0) {
+				err_set(e, "%s: %s", base, why.msg);
+				goto out;
+			}
+			o += r, copied += (uint64_t)r;
+		}
+		at = hole;
+	}
+	if (fsync(bfd) < 0) {
+		err_set(e, "%s: fsync: %s", base, strerror(errno));
+		goto out;
+	}
+	if (bytes)
+		*bytes = copied;
+	ret = 0;
+out:
+	if (bfd >= 0)
+		close(bfd);
+	if (dfd >= 0)
+		close(dfd);
+	free(buf);
+	return ret;
+}
 
 struct load_ctx {
 	int fd;

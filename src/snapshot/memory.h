@@ -27,6 +27,17 @@ int mem_populated(const struct guest_mem *m,
  * gets the bytes of data written. -1 with @e naming the file. */
 int mem_save_file(const struct guest_mem *m, const char *path, uint64_t *bytes, struct err *e);
 
+/* A Diff snapshot's memory: writes the pages set in @bits (one bit per
+ * page of @m; zero pages too, as zeros: a hole means "as in the base") to
+ * a new file @path of @m->size bytes at their offsets. -1 with @e. */
+int mem_save_diff(const struct guest_mem *m, const uint64_t *bits, const char *path,
+                  uint64_t *bytes, struct err *e);
+
+/* Copies every data extent (SEEK_DATA) of Diff memory file @diff over
+ * memory file @base, which must be as large, and syncs it: @base becomes
+ * the memory of the Diff's state file. -1 with @e naming the file. */
+int mem_merge_diff(const char *base, const char *diff, uint64_t *bytes, struct err *e);
+
 /* Fills @m (mapped, never run) from memory file @path of exactly @m->size
  * bytes: for private anonymous RAM each data extent is mapped MAP_PRIVATE
  * (pages come in on first touch and clones share the page cache); for a

@@ -434,26 +434,30 @@ int migrate_send(struct vmm *m, const char *url, uint32_t max_downtime_ms, struc
 	    .magic = MIGRATE_MAGIC, .version = MIGRATE_VERSION, .arch = SNAP_ARCH};
 	struct migrate_addr a;
 	uint64_t t0 = trace_now();
+	bool tracking = false;
 	int ret = -1;
 
 	memset(st, 0, sizeof(*st));
 	if (m->state != VMM_RUNNING)
 		return err_set(e, "the VM is not running");
-	if (m->cfg.devs.vsock.on)
-		return err_set(e, "migrating a VM with a vsock device is not supported yet");
 	if (migrate_parse_url(url, &a, e) < 0)
 		return -1;
 	s.npages = mem->size / PAGE_SIZE;
 	s.dirty = calloc((s.npages + 63) / 64, 8);
 	s.bounce = malloc(CHUNK_PAGES * PAGE_SIZE);
 	s.devdirty = calloc((s.npages + 63) / 64, 8);
-	mem->dirty = calloc((s.npages + 63) / 64, 8);
+	tracking = mem->dirty != NULL; /* track_dirty_pages: the log is on already */
+	if (!tracking)
+		mem->dirty = calloc((s.npages + 63) / 64, 8);
 	if (!s.dirty || !s.bounce || !s.devdirty || !mem->dirty) {
 		err_set(e, "out of memory for the dirty bitmaps");
 		goto out;
 	}
-	if ((s.fd = open_socket(&a, false, e)) < 0 || vm_dirty_log(&m->vm, true, e) < 0)
+	if ((s.fd = open_socket(&a, false, e)) < 0 ||
+	    (!tracking && vm_dirty_log(&m->vm, true, e) < 0))
 		goto out;
+	/* the rounds take both logs: a later Diff would miss what they took */
+	m->diff_base = false;
 	/* the log starts clean: what the first pass reads is current */
 	if (collect(&s, e) < 0 || send_all(s.fd, &h, sizeof(h), e) < 0 || send_hello(&s, e) < 0 ||
 	    precopy(&s, max_downtime_ms, e) < 0)
@@ -465,14 +469,15 @@ int migrate_send(struct vmm *m, const char *url, uint32_t max_downtime_ms, struc
 	st->total_ns = trace_now() - t0;
 	ret = 0;
 out:
-	if (ret < 0 && m->vm.vm_fd >= 0)
+	if (ret < 0 && m->vm.vm_fd >= 0 && !tracking)
 		vm_dirty_log(&m->vm, false, NULL);
 	if (s.fd >= 0)
 		close(s.fd);
 	free(s.dirty);
 	free(s.bounce);
 	free(s.devdirty);
-	free(__atomic_exchange_n(&mem->dirty, NULL, __ATOMIC_ACQ_REL));
+	if (!tracking)
+		free(__atomic_exchange_n(&mem->dirty, NULL, __ATOMIC_ACQ_REL));
 	return ret;
 }
 

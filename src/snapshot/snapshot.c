@@ -36,7 +36,8 @@ int snapshot_write_state(struct vm *vm, const struct vm_config *cfg, struct snap
 }
 
 int snapshot_save(struct vm *vm, const struct vm_config *cfg, const char *state_path,
-                  const char *mem_path, struct snapshot_stats *st, struct err *e)
+                  const char *mem_path, const uint64_t *diff, struct snapshot_stats *st,
+                  struct err *e)
 {
 	struct snap_writer w;
 	uint64_t t0 = trace_now();
@@ -46,7 +47,8 @@ int snapshot_save(struct vm *vm, const struct vm_config *cfg, const char *state_
 	if (snapshot_write_state(vm, cfg, &w, e) < 0 || snap_finish(&w, e) < 0)
 		goto out;
 	/* memory first: a state file names a whole snapshot */
-	if (mem_save_file(&vm->mem, mem_path, &st->mem_bytes, e) < 0 ||
+	if ((diff ? mem_save_diff(&vm->mem, diff, mem_path, &st->mem_bytes, e)
+	          : mem_save_file(&vm->mem, mem_path, &st->mem_bytes, e)) < 0 ||
 	    snap_write_file(state_path, w.buf, w.len, e) < 0)
 		goto out;
 	st->state_bytes = w.len;

@@ -29,9 +29,11 @@ int snapshot_write_state(struct vm *vm, const struct vm_config *cfg, struct snap
                          struct err *e);
 
 /* Writes @vm's state to @state_path and its memory to @mem_path (each
- * through a temporary file renamed into place); -1 with @e. */
+ * through a temporary file renamed into place): the populated non-zero
+ * pages, or for a Diff snapshot the pages set in @diff. -1 with @e. */
 int snapshot_save(struct vm *vm, const struct vm_config *cfg, const char *state_path,
-                  const char *mem_path, struct snapshot_stats *st, struct err *e);
+                  const char *mem_path, const uint64_t *diff, struct snapshot_stats *st,
+                  struct err *e);
 
 /* Parses the state in @buf/@len (taken: freed by snapshot_file_free) into
  * @f and its configuration into @cfg (config_init'ed by the caller): the

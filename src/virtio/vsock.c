@@ -80,6 +80,7 @@ static struct vsock {
 	struct rst rst[RST_MAX];
 	uint32_t rst_head, rst_len;
 	uint32_t next_port;
+	bool reset_owed; /* restored: the guest is told its connections are gone */
 } vsock;
 
 static struct ratelimit bad_packets, too_many;
@@ -837,6 +838,44 @@ static void on_listener(void *opaque, uint32_t events)
 	pthread_mutex_unlock(&v->dev.lock);
 }
 
+/* Tells the driver, through the event queue, that its transport was reset
+ * (virtio spec 5.10.6.7: VIRTIO_VSOCK_EVENT_TRANSPORT_RESET): after a restore
+ * or a migration its connections' host sockets stayed behind. Waits for an
+ * event buffer if the driver has none yet. */
+static void send_reset(struct vsock *v)
+{
+	struct virtio_mmio *d = &v->dev;
+	struct virtq *q = &d->q[Q_EVENT];
+	struct virtq_buf bufs[MAX_BUFS];
+	uint8_t id[4] = {0}; /* le32 id: TRANSPORT_RESET is 0 */
+	struct iovec iov[sizeof(id)];
+	uint16_t head, old = q->used_idx;
+	struct err e;
+	int n, k;
+
+	if (!v->reset_owed || !live(d, Q_EVENT))
+		return;
+	n = virtq_pop(q, &d->vm->mem, bufs, MAX_BUFS, &head, &e);
+	if (n == 0)
+		return;
+	if (n < 0) {
+		virtio_mmio_fail(d, e.msg);
+		return;
+	}
+	k = chain_iov(&d->vm->mem, bufs, n, true, 0, sizeof(id), iov, (int)sizeof(id));
+	if (k < 0) {
+		virtio_mmio_fail(d, "an event buffer with no room for an event");
+		return;
+	}
+	iov_copy(iov, k, id, true);
+	v->reset_owed = false;
+	if (virtq_push(q, &d->vm->mem, head, sizeof(id), &e) < 0) {
+		virtio_mmio_fail(d, e.msg);
+		return;
+	}
+	virtio_mmio_used(d, Q_EVENT, old);
+}
+
 /* --- the device ------------------------------------------------------- */
 
 static void vsock_notify(struct virtio_mmio *d, int q)
@@ -845,7 +884,9 @@ static void vsock_notify(struct virtio_mmio *d, int q)
 
 	if (q == Q_TX)
 		tx_drain(v);
-	if (q != Q_EVENT) /* the event queue's buffers wait for an event mote never sends */
+	if (q == Q_EVENT) /* its buffers wait for the one event mote sends */
+		send_reset(v);
+	else
 		rx_pump(v);
 }
 
@@ -1037,20 +1078,36 @@ static void vsock_aml(const struct vm *vm, struct aml *a)
 
 DEVICE_REGISTER_PLAN(vsock, vsock_plan, vsock_init, vsock_stop, vsock_cmdline, vsock_aml);
 
-/* vsock's connections are the host's sockets: they cannot be carried yet. */
+/* The transport and its queues, and the guest's CID as a check. Connections
+ * are the host's sockets and stay with this process: the restored guest is
+ * told they are gone (send_reset), as Firecracker does. */
 static int vsock_save(struct vm *vm, struct snap_writer *w, struct err *e)
 {
-	(void)vm, (void)w;
-	if (vsock.on)
-		return err_set(e, "snapshots of a VM with a vsock device are not supported yet");
+	uint64_t cid;
+
+	(void)vm;
+	if (!vsock.on)
+		return 0;
+	cid = vsock.cfg->cid;
+	if (virtio_mmio_save(&vsock.dev, w, "virtio-vsock", &cid, sizeof(cid)) < 0)
+		return err_set(e, "out of memory");
 	return 0;
 }
 
 static int vsock_load(struct vm *vm, struct snap *s, struct err *e)
 {
-	(void)vm, (void)s;
-	if (vsock.on)
-		return err_set(e, "snapshots of a VM with a vsock device are not supported yet");
+	uint64_t cid;
+
+	(void)vm;
+	if (!vsock.on)
+		return 0;
+	if (virtio_mmio_load(&vsock.dev, s, "virtio-vsock", &cid, sizeof(cid), e) < 0)
+		return -1;
+	if (cid != vsock.cfg->cid)
+		return err_set(e, "virtio-vsock: the snapshot's guest CID %llu is not this VM's %u",
+		               (unsigned long long)cid, vsock.cfg->cid);
+	vsock.reset_owed = (vsock.dev.status & VIRTIO_STATUS_DRIVER_OK) != 0;
+	virtio_mmio_resume(&vsock.dev);
 	return 0;
 }
 

@@ -331,6 +331,53 @@ static void test_memory_file_size_refused(void **state)
 	unlink(path);
 }
 
+/* A Diff holds exactly the pages of its bitmap, a page that went back to
+ * zero as zeros; merged over the Full snapshot before it, the base reads
+ * as the memory at the Diff. */
+static void test_memory_diff_merge(void **state)
+{
+	char base[] = "/tmp/mote-base-XXXXXX", diff[] = "/tmp/mote-diff-XXXXXX";
+	uint64_t bits[(16 * MiB / PAGE_SIZE + 63) / 64] = {0}, bytes = 0;
+	const uint64_t p1 = 10, p2 = 300, p3 = 2000;
+	struct guest_mem a, b;
+	struct err e;
+
+	(void)state;
+	close(mkstemp(base));
+	close(mkstemp(diff));
+	map_mem(&a, MEM_ANON, 16 * MiB);
+	memset(a.host + p1 * PAGE_SIZE, 0xaa, PAGE_SIZE);
+	memset(a.host + p2 * PAGE_SIZE, 0x55, PAGE_SIZE);
+	if (mem_save_file(&a, base, &bytes, &e) < 0)
+		fail_msg("%s", e.msg);
+	memset(a.host + p1 * PAGE_SIZE, 0, PAGE_SIZE); /* back to zero */
+	memset(a.host + p3 * PAGE_SIZE, 0x77, PAGE_SIZE);
+	bits[p1 / 64] |= 1ULL << (p1 % 64);
+	bits[p3 / 64] |= 1ULL << (p3 % 64);
+	if (mem_save_diff(&a, bits, diff, &bytes, &e) < 0)
+		fail_msg("%s", e.msg);
+	assert_int_equal(bytes, 2 * PAGE_SIZE);
+	assert_true(allocated(diff) <= 64 * 1024);
+	if (mem_merge_diff(base, diff, &bytes, &e) < 0)
+		fail_msg("%s", e.msg);
+	assert_int_equal(bytes, 2 * PAGE_SIZE);
+	map_mem(&b, MEM_ANON, 16 * MiB);
+	if (mem_load_file(&b, base, &e) < 0)
+		fail_msg("%s", e.msg);
+	assert_memory_equal(b.host, a.host, 16 * MiB);
+	/* refusals: another VM's file, a missing one; the base is left as it was */
+	assert_int_equal(truncate(diff, 8 * MiB), 0);
+	assert_int_equal(mem_merge_diff(base, diff, &bytes, &e), -1);
+	assert_non_null(strstr(e.msg, "not two memory files of one VM"));
+	assert_int_equal(mem_merge_diff(base, "/no/such/diff", &bytes, &e), -1);
+	assert_non_null(strstr(e.msg, "/no/such/diff"));
+	assert_memory_equal(b.host, a.host, 16 * MiB);
+	mem_unmap(&a);
+	mem_unmap(&b);
+	unlink(base);
+	unlink(diff);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -343,6 +390,7 @@ int main(void)
 	    cmocka_unit_test(test_memory_anon_to_anon),
 	    cmocka_unit_test(test_memory_memfd_to_memfd),
 	    cmocka_unit_test(test_memory_anon_to_memfd),
+	    cmocka_unit_test(test_memory_diff_merge),
 	    cmocka_unit_test(test_memory_file_size_refused),
 	};
 

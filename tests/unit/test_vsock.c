@@ -12,6 +12,7 @@
 #include "device.h"
 #include "evloop.h"
 #include "mem.h"
+#include "snapshot/stream.h"
 #include "virtio/mmio.h"
 #include "virtio/vsock_pkt.h"
 #include "vm.h"
@@ -827,6 +828,60 @@ static void test_dev_driver_reset(void **state)
 	close(lfd);
 }
 
+/* A snapshot's vsock record loaded back: the driver is told its transport
+ * was reset (one TRANSPORT_RESET event, id 0, in its event buffer), and
+ * the host's end of a connection of the saved VM is closed; a record of
+ * another guest CID is refused. */
+static void test_dev_snapshot_reset(void **state)
+{
+	const struct device_state *ds = device_state_find("vsock");
+	int lfd = unix_listen(uds_port(5001)), fd;
+	uint8_t *evt = guest_ptr(m, 0x700000, 4);
+	const uint8_t *used = guest_ptr(m, USED(2), 4 + 8 * QSIZE);
+	struct snap *s = malloc(sizeof(*s));
+	struct snap_writer w;
+	uint32_t len = 0;
+	uint16_t idx;
+	struct err e;
+	char buf[4];
+
+	(void)state;
+	assert_non_null(ds);
+	assert_non_null(s);
+	give_rx(2);
+	fd = guest_connects(lfd, 65536);
+	memset(evt, 0xff, 4);
+	set_desc(2, 0, 0x700000, 4, VIRTQ_DESC_F_WRITE, 0);
+	offer(2, 0);
+	notify(2);
+	memcpy(&idx, used + 2, 2);
+	assert_int_equal(idx, 0); /* no event before a restore */
+	snap_writer_init(&w);
+	assert_int_equal(ds->save(&vm, &w, &e), 0);
+	assert_int_equal(snap_finish(&w, &e), 0);
+	mmio_wr(0x070, 0); /* as a new VM's device: reset, connections gone */
+	assert_int_equal(read_now(fd, buf, sizeof(buf)), -1);
+	assert_int_equal(snap_parse(w.buf, w.len, "t", s, &e), 0);
+	assert_int_equal(ds->load(&vm, s, &e), 0);
+	run_loop();
+	memcpy(&idx, used + 2, 2);
+	memcpy(&len, used + 8, 4);
+	assert_int_equal(idx, 1);
+	assert_int_equal(len, 4);
+	assert_memory_equal(evt, "\0\0\0\0", 4);
+	assert_true(mmio_rd(0x060) & 1); /* the used buffer interrupt */
+	mmio_wr(0x070, 0);
+	devs.vsock.cid = CID + 1;
+	assert_int_equal(snap_parse(w.buf, w.len, "t", s, &e), 0);
+	assert_int_equal(ds->load(&vm, s, &e), -1);
+	assert_non_null(strstr(e.msg, "guest CID"));
+	devs.vsock.cid = CID;
+	snap_writer_free(&w);
+	free(s);
+	close(fd);
+	close(lfd);
+}
+
 static void test_dev_broken_ring(void **state)
 {
 	uint8_t *a = guest_ptr(m, AVAIL(1), 4);
@@ -965,6 +1020,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_dev_no_rx_buffers, dev_setup, dev_teardown),
 	    cmocka_unit_test_setup_teardown(test_dev_host_slow, dev_setup, dev_teardown),
 	    cmocka_unit_test_setup_teardown(test_dev_driver_reset, dev_setup, dev_teardown),
+	    cmocka_unit_test_setup_teardown(test_dev_snapshot_reset, dev_setup, dev_teardown),
 	    cmocka_unit_test_setup_teardown(test_dev_broken_ring, dev_setup, dev_teardown),
 	    cmocka_unit_test_setup_teardown(test_dev_rx_too_small, dev_setup, dev_teardown),
 	    cmocka_unit_test_setup_teardown(test_dev_storm, dev_setup, dev_teardown),

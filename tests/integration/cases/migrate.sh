@@ -4,8 +4,8 @@
 # a disk and syncs it, touches 64 MiB, then counts; the count goes on at the
 # destination without a reset, the line reads back from the disk there, the
 # source exits 0, and the destination's RSS is at most 1.05 times the
-# source's. For anon and memfd RAM. And a refused stream leaves the source
-# running.
+# source's. For anon, memfd and hugetlb RAM. And a refused stream leaves the
+# source running.
 
 MIGRATE_TICKS=${MIGRATE_TICKS:-30}
 
@@ -35,9 +35,11 @@ echo "ticks done"
 EOF
 }
 
-# migrate_rss PID: its resident KiB (anonymous, file and shared memory).
+# migrate_rss PID: its resident KiB (anonymous, file and shared memory, and
+# huge pages, which VmRSS leaves out).
 migrate_rss() {
-	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0
+	awk '/^(VmRSS|HugetlbPages):/ { kib += $2 } END { print kib + 0 }' "/proc/$1/status" \
+		2>/dev/null || echo 0
 }
 
 # migrate_case BACKEND PORT: one migration; sets $why on failure, $note.
@@ -92,11 +94,22 @@ migrate_case() {
 if selected migrate-live; then
 	migrate_loopback
 	notes=
-	for backend in anon memfd; do
+	hp=/sys/kernel/mm/hugepages/hugepages-2048kB
+	hp_total=$(cat $hp/nr_hugepages 2>/dev/null || echo 0)
+	for backend in anon memfd hugetlb; do
+		if [ $backend = hugetlb ]; then
+			# 1 GiB each for the source and the destination, and some
+			echo $((hp_total + 1100)) >$hp/nr_hugepages 2>/dev/null
+			if [ "$(cat $hp/free_hugepages 2>/dev/null || echo 0)" -lt 1024 ]; then
+				why="hugetlb: cannot reserve 1024 huge pages (as root: $hp/nr_hugepages)"
+				break
+			fi
+		fi
 		migrate_case $backend $((20000 + RANDOM % 20000))
 		[ -n "$why" ] && break
 		notes="$notes${notes:+; }$note"
 	done
+	echo "$hp_total" >$hp/nr_hugepages 2>/dev/null
 	if [ -n "$why" ]; then fail migrate-live "$why"; else pass "migrate-live ($notes)"; fi
 fi
 

@@ -3,7 +3,8 @@
 # are restored from that one snapshot at once, one with --restore and one
 # with PUT /snapshot/load: each goes on counting from where the source
 # stopped, its clock without a jump, and the two share the memory file's
-# pages. Then hostile state files are refused with a message.
+# pages. Then hostile state files are refused with a message. Then a Diff
+# snapshot after a Full one, merged into it, restores to where the Diff was.
 
 SNAP_TICKS=${SNAP_TICKS:-30}
 
@@ -71,7 +72,8 @@ if selected snapshot-restore; then
 	api_call "$sock" PATCH /vm '{"state":"Paused"}'
 	[ -z "$why" ] && [ "$api_status" != 204 ] && why="pause: $api_status $api_body"
 	api_call "$sock" PUT /snapshot/create '{"snapshot_type":"Diff","snapshot_path":"'"$dir"'/vmstate","mem_file_path":"'"$dir"'/memory"}'
-	[ -z "$why" ] && [[ $api_body != *Diff* ]] && why="Diff snapshot: $api_status $api_body"
+	# no track_dirty_pages: a Diff is refused, saying what it needs
+	[ -z "$why" ] && [[ $api_body != *track_dirty_pages* ]] && why="Diff snapshot: $api_status $api_body"
 	api_call "$sock" PUT /snapshot/create '{"snapshot_path":"'"$dir"'/vmstate","mem_file_path":"'"$dir"'/memory"}'
 	[ -z "$why" ] && [ "$api_status" != 204 ] && why="snapshot: $api_status $api_body"
 	sleep 2 # a paused guest counts no further
@@ -153,4 +155,103 @@ if selected snapshot-restore; then # the same part: it spoils that snapshot
 		fi
 	done
 	if [ -n "$why" ]; then fail snapshot-hostile "$why"; else pass snapshot-hostile; fi
+fi
+
+# snap_until FILE PID N: waits until FILE has tick N (or PID ended).
+snap_until() {
+	for _ in $(seq 1 "$TIMEOUT"); do
+		grep -q "^tick $3 " "$1" && return 0
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 1
+	done
+	return 1
+}
+
+# Diff snapshots: with --track-dirty-pages a VM takes a Full snapshot, runs on,
+# then a Diff; the Diff's memory file holds only what changed (smaller than
+# the Full one's), mote merge-diff folds it into the Full one's, and the VM
+# restored from the Diff's state and the merged memory counts on from where
+# the Diff was taken. A Diff before any Full is refused.
+if selected snapshot-diff; then
+	sock=$work/diff.sock dir=$work/diff
+	why=
+	rm -rf "$dir" "$sock"
+	mkdir -p "$dir"
+	SNAP_TICKS=40 snap_guest_script | script_disk "$work/diff.script"
+	"$MOTE" run --api-sock "$sock" --track-dirty-pages --kernel "$VMLINUX" --initrd "$TEST_INITRD" \
+		--memory 256M --cmdline "console=ttyS0 quiet" --disk "$work/diff.script,ro,id=script" \
+		</dev/null >"$out" 2>&1 &
+	pid=$!
+	snap_until "$out" $pid 4 || why="no tick 4"
+	api_call "$sock" PATCH /vm '{"state":"Paused"}'
+	api_call "$sock" PUT /snapshot/create '{"snapshot_type":"Diff","snapshot_path":"'"$dir"'/early","mem_file_path":"'"$dir"'/early.mem"}'
+	[ -z "$why" ] && [[ $api_body != *"take a Full one"* ]] && why="a Diff before any Full: $api_status $api_body"
+	api_call "$sock" PUT /snapshot/create '{"snapshot_path":"'"$dir"'/full","mem_file_path":"'"$dir"'/memory"}'
+	[ -z "$why" ] && [ "$api_status" != 204 ] && why="Full snapshot: $api_status $api_body"
+	at=$(snap_ticks "$out" | tail -n 1)
+	api_call "$sock" PATCH /vm '{"state":"Resumed"}'
+	snap_until "$out" $pid $((${at% *} + 4)) || { [ -z "$why" ] && why="no ticks after the Full snapshot"; }
+	api_call "$sock" PATCH /vm '{"state":"Paused"}'
+	api_call "$sock" PUT /snapshot/create '{"snapshot_type":"Diff","snapshot_path":"'"$dir"'/vmstate","mem_file_path":"'"$dir"'/diff.mem"}'
+	[ -z "$why" ] && [ "$api_status" != 204 ] && why="Diff snapshot: $api_status $api_body"
+	kill -TERM $pid 2>/dev/null
+	wait $pid 2>/dev/null
+	cp "$out" "$work/diff-src.out"
+	last=$(snap_ticks "$work/diff-src.out" | tail -n 1)
+	full=$(($(stat -c %b "$dir/memory" 2>/dev/null || echo 0) * 512))
+	diff=$(($(stat -c %b "$dir/diff.mem" 2>/dev/null || echo 0) * 512))
+	if [ -z "$why" ] && { [ "$diff" -le 0 ] || [ $((diff * 2)) -gt "$full" ]; }; then
+		why="the Diff's memory file holds $diff bytes, the Full one's $full (want > 0 and at most half)"
+	fi
+	if [ -z "$why" ]; then
+		"$MOTE" merge-diff "$dir/memory" "$dir/diff.mem" >>"$out" 2>&1 || why="merge-diff failed"
+	fi
+	if [ -z "$why" ]; then
+		"$MOTE" run --restore "$dir" </dev/null >"$work/diff-restored.out" 2>&1 &
+		pr=$!
+		snap_wait $pr
+		sr=$?
+		cat "$work/diff-restored.out" >>"$out"
+		why=$(snap_check_clone "the VM restored from the Diff" "$work/diff-restored.out" $sr ${last% *} ${last#* })
+	fi
+	if [ -n "$why" ]; then
+		fail snapshot-diff "$why"
+	else
+		pass "snapshot-diff (Full $((full >> 10)) KiB, Diff $((diff >> 10)) KiB)"
+	fi
+fi
+
+# The state round trip (KVM selftests' state_test, through mote): the
+# snapshot of snapshot-restore is loaded paused into a new mote, which
+# snapshots it again at once; every record (each vCPU's register sets, the
+# interrupt controllers, the PIT, every device) comes out as it went in,
+# less what moves with time by itself (the TSC and two Hyper-V time MSRs,
+# the LAPIC timer's current count, kvm-clock, the PIT's load time).
+if selected snapshot-restore; then # reuses its snapshot
+	dir=$work/snap sock=$work/snap-rt.sock
+	why=
+	rm -rf "$work/rt" "$sock"
+	mkdir -p "$work/rt"
+	if [ ! -s "$dir/vmstate" ]; then
+		why="no snapshot to load (snapshot-restore failed or did not run)"
+	else
+		"$MOTE" run --api-sock "$sock" </dev/null >"$out" 2>&1 &
+		pid=$!
+		for _ in $(seq 1 50); do [ -S "$sock" ] && break; sleep 0.1; done
+		api_call "$sock" PUT /snapshot/load '{"snapshot_path":"'"$dir"'/vmstate","mem_backend":{"backend_path":"'"$dir"'/memory","backend_type":"File"},"resume_vm":false}'
+		[ "$api_status" != 204 ] && why="load: $api_status $api_body"
+		api_call "$sock" PUT /snapshot/create '{"snapshot_path":"'"$work"'/rt/vmstate","mem_file_path":"'"$work"'/rt/memory"}'
+		[ -z "$why" ] && [ "$api_status" != 204 ] && why="snapshot of the loaded VM: $api_status $api_body"
+		kill -TERM $pid 2>/dev/null
+		wait $pid 2>/dev/null
+		if [ -z "$why" ] && ! python3 tests/integration/snapfile.py compare "$dir/vmstate" \
+			"$work/rt/vmstate" >>"$out" 2>&1; then
+			why="the state changed on its way through a new VM: $(grep -v '^api:' "$out" | tail -n 5 | tr '\n' '|')"
+		fi
+	fi
+	if [ -n "$why" ]; then
+		fail snapshot-state-round-trip "$why"
+	else
+		pass "snapshot-state-round-trip ($(grep '^compared' "$out"))"
+	fi
 fi

@@ -105,6 +105,21 @@ elif sys.argv[1] == "hold":  # listens on PATH until killed
     l.listen(1)
     print("hold: listening", flush=True)
     time.sleep(TIMEOUT)
+elif sys.argv[1] == "echo-hold":  # CONNECT PORT, 4 KiB echoed, then hold the connection
+    if not wait_console(sys.argv[4], f"vg: listening on {sys.argv[3]}"):
+        sys.exit("echo-hold: the guest never listened")
+    s, line = connect(sys.argv[2], int(sys.argv[3]))
+    print(f"hold: {line.strip()}", flush=True)
+    if line.startswith("OK "):
+        s.sendall(b"x" * 4096)
+        got = 0
+        while got < 4096:
+            b = s.recv(4096)
+            if not b:
+                break
+            got += len(b)
+        print(f"hold: echoed {got}", flush=True)
+    time.sleep(TIMEOUT)
 elif sys.argv[1] == "stale":  # leaves a socket file nobody listens on
     socket.socket(socket.AF_UNIX, socket.SOCK_STREAM).bind(sys.argv[2])
 PY
@@ -254,5 +269,60 @@ if selected vsock-socket-file; then
 				pass vsock-socket-file
 			fi
 		fi
+	fi
+fi
+
+# Snapshot and restore with a vsock device: a host connection is open when
+# the VM is snapshotted; the restored guest is told its transport was reset
+# (its connection fails: the host's socket stayed with the old process), and
+# a new host connection to the restored VM carries 1 MiB each way.
+if selected snapshot-vsock; then
+	if ! vsock_prepare; then
+		fail snapshot-vsock "cannot build $VSOCK_GUEST"
+	else
+		uds=$work/sv.sock sock=$work/sv-api.sock dir=$work/sv
+		why=
+		rm -rf "$dir" "$sock"
+		mkdir -p "$dir"
+		vsock_script "$work/sv.sh" "/tmp/vg listen 5000; echo \"vg-exit: \$?\"" \
+			"/tmp/vg listen 5001; echo \"vg2-exit: \$?\""
+		vsock_boot snapshot-vsock "$work/sv.sh" --disk "$work/vg.img,ro" \
+			--vsock "cid=3,uds=$uds" --api-sock "$sock"
+		python3 "$work/vsock_host.py" echo-hold "$uds" 5000 "$out" "$VSOCK_TIMEOUT" \
+			>"$work/sv-hold.out" 2>&1 &
+		holder=$!
+		for _ in $(seq 1 "$VSOCK_TIMEOUT"); do
+			grep -q "hold: echoed 4096" "$work/sv-hold.out" && break
+			kill -0 $holder 2>/dev/null || break
+			sleep 1
+		done
+		grep -q "hold: echoed 4096" "$work/sv-hold.out" ||
+			why="no echo before the snapshot: $(tr '\n' '|' <"$work/sv-hold.out")"
+		api_call "$sock" PATCH /vm '{"state":"Paused"}'
+		api_call "$sock" PUT /snapshot/create '{"snapshot_path":"'"$dir"'/vmstate","mem_file_path":"'"$dir"'/memory"}'
+		[ -z "$why" ] && [ "$api_status" != 204 ] && why="snapshot: $api_status $api_body"
+		vsock_end kill
+		kill $holder 2>/dev/null
+		wait $holder 2>/dev/null
+		if [ -z "$why" ]; then
+			"$MOTE" run --restore "$dir" </dev/null >"$work/sv-restored.out" 2>&1 &
+			pr=$!
+			timeout -k 10 "$VSOCK_TIMEOUT" python3 "$work/vsock_host.py" client "$uds" 5001 5999 \
+				1048576 "$work/sv-restored.out" "$VSOCK_TIMEOUT" >"$work/sv-client.out" 2>&1
+			snap_wait $pr
+			sr=$?
+			cat "$work/sv-restored.out" "$work/sv-client.out" >>"$out"
+			sent=$(field "$work/sv-client.out" "client: sent " 1)
+			got=$(field "$work/sv-client.out" "client: sent " 3)
+			n=$(field "$work/sv-client.out" "client: sent " 4)
+			if ! grep -q "vg-exit: 1" "$work/sv-restored.out"; then
+				why="the restored guest's connection did not fail (no transport reset?)"
+			elif [ "$n" != 1048576 ] || [ -z "$sent" ] || [ "$sent" != "$got" ]; then
+				why="a new connection after the restore: sent 1 MiB ($sent), got back ${n:-none} ($got)"
+			elif [ $sr -ne 0 ] || ! grep -q "vg2-exit: 0" "$work/sv-restored.out"; then
+				why="the restored VM exited $sr, or its guest's second listener failed"
+			fi
+		fi
+		if [ -n "$why" ]; then fail snapshot-vsock "$why"; else pass snapshot-vsock; fi
 	fi
 fi
