@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /* The guest kit's init: proves the guest reached userspace, then reboots.
  *
- * It mounts /proc, prints the marker line the tests look for, the kernel's
- * uname, the guest's memory and how long the kernel took to reach init, and
- * reboots (mote exits 0 on a guest reboot). Kernel command-line words after
+ * It mounts /proc, prints the marker line the tests look for, its wall
+ * clock (seconds since the epoch), the kernel's uname, the guest's memory and how long the kernel
+ * took to reach init, and reboots (mote exits 0 on a guest reboot). Kernel command-line words after
  * "--" reach it as arguments: "hold=N" waits N seconds before rebooting (so
  * a test can look at the running VM), "exit=N" with N not 0 makes init exit
  * instead, which panics the kernel, "poweroff" powers the machine off
@@ -25,6 +25,7 @@
 #include <sys/reboot.h>
 #include <sys/sysinfo.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MARKER         "MOTE-GUEST-INIT-OK"
@@ -95,6 +96,16 @@ static void print_kernel_log(void)
 	free(buf);
 }
 
+/* The guest's wall clock (kvm-clock's, or the RTC's), for a test to hold
+ * against the host's. */
+static void print_wallclock(void)
+{
+	struct timespec t;
+
+	if (clock_gettime(CLOCK_REALTIME, &t) == 0)
+		printf("wallclock: %lld.%09ld\n", (long long)t.tv_sec, t.tv_nsec);
+}
+
 static double uptime(void)
 {
 	FILE *f = fopen("/proc/uptime", "r");
@@ -116,6 +127,7 @@ int main(int argc, char **argv)
 	boot_signal(POST_PORT, POST_USERSPACE);
 	mount("proc", "/proc", "proc", 0, NULL);
 	printf("%s\n", MARKER);
+	print_wallclock();
 	for (int i = 1; i < argc; i++)
 		if (!strncmp(argv[i], "report=", 7))
 			set_reporting_order(argv[i] + 7);

@@ -63,7 +63,7 @@ $(FUZZ_LIB): $(FUZZ_LIB_OBJS)
 $(FUZZ_DIR)/fuzz_virtio: $(FUZZ_DIR)/src/virtio/balloon.o
 $(FUZZ_DIR)/fuzz_virtio_blk: $(FUZZ_DIR)/src/virtio/blk.o tests/fuzz/fuzz_virtio.c
 $(FUZZ_DIR)/fuzz_snapshot: $(FUZZ_DIR)/src/virtio/balloon.o $(FUZZ_DIR)/src/hw/i8042.o \
-	$(FUZZ_DIR)/src/hw/serial.o
+	$(FUZZ_DIR)/src/hw/serial.o $(FUZZ_DIR)/src/hw/rtc.o
 
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB) mk/fuzz.mk
 	@mkdir -p $(dir $@)

@@ -29,6 +29,7 @@ $(BUILD)/tests/mkpvh: tests/integration/mkpvh.c
 # Everything the integration tests boot, built on the host.
 integration-deps: $(MOTE) guest rootfs $(INTEG_TOOLS)
 	$(Q)tools/debian-kernel.sh cloud-amd64 >/dev/null
+	$(Q)tools/debian-kernel.sh amd64 >/dev/null
 
 integration: integration-deps
 	$(Q)tools/kvm-env tests/integration/run.sh

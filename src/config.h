@@ -90,6 +90,7 @@ struct vm_config {
 	bool track_dirty_pages; /* KVM's dirty log from the start, for Diff snapshots */
 	struct mem_opts mem;
 	bool no_acpi;
+	bool keep_probes; /* no pci=off and the like on the guest's command line */
 	struct vm_devices devs;
 	struct log_config logger;
 	char metrics_path[4096]; /* "" for none */

@@ -139,6 +139,11 @@ static void run_usage(FILE *out)
 	      "                        <port>\\n\"; guest connections to port P go to PATH_P\n"
 	      "      --no-rng          no virtio-rng (default: an entropy device fed by\n"
 	      "                        getrandom)\n"
+	      "      --keep-probes     leave out the words mote adds to the guest's command\n"
+	      "                        line so that Linux does not probe for hardware mote\n"
+	      "                        does not have: pci=off, 8250.nr_uarts=1 (a word of\n"
+	      "                        your own for the same parameter always wins; -v names\n"
+	      "                        each) (default: added)\n"
 	      "      --track-dirty-pages\n"
 	      "                        log the pages the guest writes, so that the API can\n"
 	      "                        take Diff snapshots (machine-config track_dirty_pages;\n"
@@ -233,6 +238,7 @@ static bool vm_option(struct vm_config *cfg, int c, const char *arg)
 		break;
 	case 'R': cfg->devs.no_rng = true; break;
 	case 'W': cfg->track_dirty_pages = true; break;
+	case 'Q': cfg->keep_probes = true; break;
 	case 'M':
 		if (mem_parse_backend(arg, &cfg->mem.backend) < 0)
 			usage_error("--memory-backend '%s': not a backend (anon, memfd or "
@@ -277,6 +283,7 @@ static int parse_run(int argc, char **argv, struct run_options *o)
 	    {"vsock", required_argument, NULL, 'S'},
 	    {"no-rng", no_argument, NULL, 'R'},
 	    {"track-dirty-pages", no_argument, NULL, 'W'},
+	    {"keep-probes", no_argument, NULL, 'Q'},
 	    {"boot-trace", optional_argument, NULL, 'B'},
 	    {"api-sock", required_argument, NULL, 'a'},
 	    {"config-file", required_argument, NULL, 'F'},

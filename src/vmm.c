@@ -75,9 +75,10 @@ static int root_words(const struct vm_devices *d, char *buf, size_t size)
 	return 0;
 }
 
-/* The guest's command line: the user's, with the devices' words (where the
- * virtio-mmio devices are, the root drive) before any "--", since what
- * follows is init's. */
+/* The guest's command line: the user's, with mote's words before any "--"
+ * (what follows is init's): those that keep Linux from probing hardware
+ * mote does not have (unless --keep-probes), the devices' (where the
+ * virtio-mmio devices are, without ACPI) and the root drive's. */
 static const char *guest_cmdline(struct vmm *m, struct boot_config *b, struct err *e)
 {
 	static char buf[BOOT_CMDLINE_MAX];
@@ -87,6 +88,9 @@ static const char *guest_cmdline(struct vmm *m, struct boot_config *b, struct er
 
 	if (strlen(user) >= sizeof(buf))
 		return err_set(e, "command line is too long: %zu bytes", strlen(user)), NULL;
+	if (!m->cfg.keep_probes &&
+	    cmdline_skip_words(user, devices, sizeof(devices), m->cfg.verbose) < 0)
+		return err_set(e, "mote's words do not fit in %zu bytes", sizeof(devices)), NULL;
 	if (m->cfg.no_acpi && devices_cmdline(&m->vm, devices, sizeof(devices)) < 0)
 		return err_set(e, "the devices' command-line words do not fit in %zu bytes",
 		               sizeof(devices)),

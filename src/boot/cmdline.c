@@ -2,6 +2,7 @@
 #include "cmdline.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 /* A blank as Linux's isspace sees one (lib/ctype.c): space, \t to \r, and
@@ -102,4 +103,55 @@ int cmdline_build(const char *user, const char *devices, char *out, size_t n, st
 	need += tail;
 	out[need] = '\0';
 	return (int)need;
+}
+
+bool cmdline_has_param(const char *user, const char *key)
+{
+	const char *end = cmdline_init_args(user), *p = user;
+	size_t k = strlen(key);
+
+	if (!end)
+		end = user + strlen(user);
+	while (p < end) {
+		while (p < end && blank(*p))
+			p++;
+		if ((size_t)(end - p) >= k && !strncmp(p, key, k) &&
+		    (p + k == end || blank(p[k]) || p[k] == '='))
+			return true;
+		while (p < end && !blank(*p))
+			p++;
+	}
+	return false;
+}
+
+/* Hardware a PC has and mote does not, and the words that keep Linux from
+ * waiting on it (docs/distro-boot.md has the measurements). */
+static const struct cmdline_skip skips[] = {
+    {"pci", "pci=off",
+     "there is no PCI: without it Linux scans every bus for an AGP bridge through ports "
+     "0xcf8/0xcfc, an exit each"},
+    {"8250.nr_uarts", "8250.nr_uarts=1",
+     "there is one UART (COM1): without it Linux probes four legacy ports"},
+};
+
+int cmdline_skip_words(const char *user, char *out, size_t n, bool verbose)
+{
+	size_t len = 0;
+
+	if (n)
+		out[0] = '\0';
+	for (size_t i = 0; i < sizeof(skips) / sizeof(skips[0]); i++) {
+		int w;
+
+		if (cmdline_has_param(user, skips[i].key))
+			continue;
+		w = snprintf(out + len, n - len, " %s", skips[i].word);
+		if (w < 0 || (size_t)w >= n - len)
+			return -1;
+		len += (size_t)w;
+		if (verbose)
+			fprintf(stderr, "mote: added %s: %s (--keep-probes leaves it out)\n",
+			        skips[i].word, skips[i].why);
+	}
+	return (int)len;
 }

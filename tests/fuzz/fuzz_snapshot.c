@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /* A snapshot's state file on any bytes: the record parser (header, lengths, CRC), the saved
  * configuration and machine record (snapshot_parse), and then the device loaders that run without
- * KVM: COM1, the i8042 and the virtio-balloon's transport and queues (virtio_mmio_load: features,
- * status, ring addresses against guest RAM), after which the balloon runs its queues once. What a
- * loader took must leave the device usable; a reset afterwards must be clean.
+ * KVM: COM1, the i8042, the RTC and the virtio-balloon's transport and queues (virtio_mmio_load:
+ * features, status, ring addresses against guest RAM), after which the balloon runs its queues
+ * once. What a loader took must leave the device usable; a reset afterwards must be clean.
  *
  * The balloon is mote's own instance, planned and started as in fuzz_virtio. A CRC stops almost
  * every mutation, so
@@ -42,6 +42,8 @@ static void setup(void)
 	FUZZ_CHECK(evloop_init(&vm.io, NULL) == 0, "no event loop");
 	FUZZ_CHECK(d->plan(&vm) == 0, "the balloon got no slot");
 	FUZZ_CHECK(d->init(&vm) == 0, "the balloon did not start");
+	d = device_find("rtc");
+	FUZZ_CHECK(d && d->init(&vm) == 0, "no RTC");
 }
 
 /* An input ending in an END record (type 0, 4 bytes) gets the CRC it needs. */

@@ -625,6 +625,25 @@ static void i8042_seeds(void)
 	put("i8042", "linux-probe", probe, sizeof(probe));
 }
 
+/* rtc: Linux's rtc_cmos probe and read of the time (register D, then B, A
+ * waiting for UIP, the time registers), an update-ended interrupt enabled
+ * and register C read after a second, the time set under SET. */
+static void rtc_seeds(void)
+{
+	static const uint8_t probe[] = {
+	    0x00, 0x10, 0x5e, 0x6b, 0x5e, 0x64, 0x00, 0x00, /* 2024-01-01-ish clock */
+	    1,    0x0d, 0,    2,    0,    0,    1,    0x0b, 0, 2, 0,    0, 1, 0x0a, 0, 2, 0,    0,
+	    1,    0x00, 0,    2,    0,    0,    1,    0x02, 0, 2, 0,    0, 1, 0x04, 0, 2, 0,    0,
+	    1,    0x07, 0,    2,    0,    0,    1,    0x08, 0, 2, 0,    0, 1, 0x09, 0, 2, 0,    0,
+	    1,    0x0b, 0,    0,    0x12, 0,    4,    0,    1, 1, 0x0c, 0, 2, 0,    0, 6, 0,    0,
+	    1,    0x0b, 0,    0,    0x82, 0,    1,    0x00, 0, 0, 0x30, 0, 1, 0x0b, 0, 0, 0x02, 0,
+	    1,    0x0a, 0,    0,    0x2f, 0,    1,    0x0b, 0, 0, 0x42, 0, 4, 0,    1, 1, 0x0c, 0,
+	    2,    0,    0,
+	};
+
+	put("rtc", "linux-probe", probe, sizeof(probe));
+}
+
 /* blk_req: a chain (count, then address, length, flags per buffer) and
  * guest RAM from 0, for fuzz_blk_req. */
 static void blk_req_seed(const char *name, uint32_t type, uint64_t sector, uint16_t data_len,
@@ -763,6 +782,7 @@ int main(int argc, char **argv)
 	net_seeds();
 	insn_seeds();
 	i8042_seeds();
+	rtc_seeds();
 	vsock_seeds();
 	return 0;
 }

@@ -82,6 +82,34 @@ static void test_too_long_names_both_parts(void **state)
 	assert_string_equal(out, "012345678 abcde");
 }
 
+/* A parameter counts as the user's when a word before "--" sets it. */
+static void test_has_param(void **state)
+{
+	(void)state;
+	assert_true(cmdline_has_param("console=ttyS0 pci=noacpi", "pci"));
+	assert_true(cmdline_has_param("pci quiet", "pci"));
+	assert_false(cmdline_has_param("pcie_aspm=off", "pci"));
+	assert_false(cmdline_has_param("console=ttyS0 -- pci=off", "pci")); /* init's */
+	assert_false(cmdline_has_param("", "pci"));
+	assert_true(cmdline_has_param("\t8250.nr_uarts=4", "8250.nr_uarts"));
+}
+
+/* mote's skip words, each left out when the user set that parameter. */
+static void test_skip_words(void **state)
+{
+	char out[128];
+
+	(void)state;
+	assert_int_equal(cmdline_skip_words("console=ttyS0", out, sizeof(out), false),
+	                 (int)strlen(" pci=off 8250.nr_uarts=1"));
+	assert_string_equal(out, " pci=off 8250.nr_uarts=1");
+	cmdline_skip_words("pci=conf1 quiet", out, sizeof(out), false);
+	assert_string_equal(out, " 8250.nr_uarts=1");
+	cmdline_skip_words("8250.nr_uarts=2 pci=off", out, sizeof(out), false);
+	assert_string_equal(out, "");
+	assert_int_equal(cmdline_skip_words("", out, 5, false), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -90,6 +118,8 @@ int main(void)
 	    cmocka_unit_test(test_words_that_are_not_the_separator),
 	    cmocka_unit_test(test_linux_blanks_and_open_quotes),
 	    cmocka_unit_test(test_too_long_names_both_parts),
+	    cmocka_unit_test(test_has_param),
+	    cmocka_unit_test(test_skip_words),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
