@@ -262,6 +262,9 @@ int64_t mem_discard(const struct guest_mem *m, uint64_t gpa, uint64_t len)
 		warned = true;
 		return 0;
 	}
+	/* the page reads zero now (or, over a file, its old bytes): a
+	 * migration or a Diff snapshot must carry that */
+	mem_mark_dirty_host(m, host, end - start);
 	return (int64_t)(end - start);
 }
 

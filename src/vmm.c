@@ -198,20 +198,6 @@ static int track_start(struct vmm *m, struct err *e)
 	return 0;
 }
 
-/* The pages written since the last take (KVM's log and the devices') into
- * @bits, both logs cleared; -1 with @e (what was taken is put back). */
-static int track_take(struct vmm *m, uint64_t *bits, struct err *e)
-{
-	uint64_t *dev = m->vm.mem.dirty;
-	uint64_t words = (m->vm.mem.size / PAGE_SIZE + 63) / 64;
-
-	if (vm_dirty_fetch(&m->vm, bits, e) < 0)
-		return -1;
-	for (uint64_t w = 0; w < words; w++)
-		bits[w] |= __atomic_exchange_n(&dev[w], 0, __ATOMIC_ACQ_REL);
-	return 0;
-}
-
 /* Puts pages taken by track_take back, for the next Diff. */
 static void track_put_back(struct vmm *m, const uint64_t *bits)
 {
@@ -219,6 +205,23 @@ static void track_put_back(struct vmm *m, const uint64_t *bits)
 
 	for (uint64_t w = 0; w < words; w++)
 		__atomic_fetch_or(&m->vm.mem.dirty[w], bits[w], __ATOMIC_ACQ_REL);
+}
+
+/* The pages written since the last take (KVM's log and the devices') into
+ * @bits, both logs cleared; -1 with @e, what was taken put back (a slot's
+ * log may have been read before another's failed). */
+static int track_take(struct vmm *m, uint64_t *bits, struct err *e)
+{
+	uint64_t *dev = m->vm.mem.dirty;
+	uint64_t words = (m->vm.mem.size / PAGE_SIZE + 63) / 64;
+
+	if (vm_dirty_fetch(&m->vm, bits, e) < 0) {
+		track_put_back(m, bits);
+		return -1;
+	}
+	for (uint64_t w = 0; w < words; w++)
+		bits[w] |= __atomic_exchange_n(&dev[w], 0, __ATOMIC_ACQ_REL);
+	return 0;
 }
 
 int vmm_build(struct vmm *m, struct err *e)
@@ -322,8 +325,14 @@ int vmm_snapshot(struct vmm *m, const char *state_path, const char *mem_path, bo
 		bits = calloc((m->vm.mem.size / PAGE_SIZE + 63) / 64, sizeof(uint64_t));
 		if (!bits)
 			return err_set(e, "out of memory for the dirty page bitmap");
-		if (track_take(m, bits, e) < 0)
-			goto out;
+		/* a Full snapshot does without: the pages stay logged, and the
+		 * next Diff holds them too (more than it needs, never less) */
+		if (track_take(m, bits, e) < 0) {
+			if (diff)
+				goto out;
+			free(bits);
+			bits = NULL;
+		}
 	}
 	if (snapshot_save(&m->vm, &m->cfg, state_path, mem_path, diff ? bits : NULL, st, e) < 0) {
 		if (bits)
@@ -351,7 +360,8 @@ static void take_vm_config(struct vm_config *to, struct vm_config *from)
 	to->mem_size = from->mem_size;
 	to->cpus = from->cpus;
 	to->smt = from->smt;
-	to->track_dirty_pages = from->track_dirty_pages || to->track_dirty_pages;
+	/* to->track_dirty_pages stays: the restoring side decides (Firecracker's
+	 * load parameter, --track-dirty-pages), not the snapshot */
 	to->devs = from->devs;
 }
 
@@ -382,7 +392,9 @@ int vmm_restore_finish(struct vmm *m, struct snapshot_file *f, const char *mem_p
 	}
 	m->state = resume ? VMM_RUNNING : VMM_PAUSED;
 	m->vm.pause_req = !resume;
-	m->diff_base = true; /* a Diff from here holds what changed since this snapshot */
+	/* a Diff from here holds what changed since this snapshot's memory file;
+	 * a migrated VM has no such file to merge into */
+	m->diff_base = mem_path != NULL;
 	log_info("VM restored: %d vCPUs, %llu MiB", m->cfg.cpus,
 	         (unsigned long long)(m->cfg.mem_size >> 20));
 	return 0;

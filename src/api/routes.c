@@ -348,8 +348,8 @@ static int snapshot_load(struct call *c, struct err *e)
 
 	if (fc_snapshot_load(c->body, &p, e) < 0)
 		return -1;
-	if (p.track_dirty_pages)
-		c->m->cfg.track_dirty_pages = true;
+	if (c->m->state == VMM_NOT_STARTED)
+		c->m->cfg.track_dirty_pages = p.track_dirty_pages;
 	return vmm_restore(c->m, p.snapshot_path, p.mem_path, p.resume_vm, e);
 }
 

@@ -105,21 +105,41 @@ int cmdline_build(const char *user, const char *devices, char *out, size_t n, st
 	return (int)need;
 }
 
+/* Whether parameter names @a (@n bytes) and @key are one, as Linux's
+ * parameq sees them: '-' and '_' alike. */
+static bool param_eq(const char *a, size_t n, const char *key)
+{
+	if (strlen(key) != n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char x = a[i] == '-' ? '_' : a[i], y = key[i] == '-' ? '_' : key[i];
+
+		if (x != y)
+			return false;
+	}
+	return true;
+}
+
 bool cmdline_has_param(const char *user, const char *key)
 {
 	const char *end = cmdline_init_args(user), *p = user;
-	size_t k = strlen(key);
 
 	if (!end)
 		end = user + strlen(user);
 	while (p < end) {
+		const char *w;
+		size_t len, name;
+		bool open;
+
 		while (p < end && blank(*p))
 			p++;
-		if ((size_t)(end - p) >= k && !strncmp(p, key, k) &&
-		    (p + k == end || blank(p[k]) || p[k] == '='))
+		if (p >= end)
+			break;
+		p = word(p, &w, &len, &open);
+		for (name = 0; name < len && w[name] != '='; name++)
+			;
+		if (param_eq(w, name, key))
 			return true;
-		while (p < end && !blank(*p))
-			p++;
 	}
 	return false;
 }

@@ -121,8 +121,10 @@ static void update_flags(struct mc146818 *rtc)
 	int64_t to = guest_ns(rtc), from = rtc->seen_ns;
 	int shift = periodic_shift(rtc);
 
-	if (to <= from)
+	if (to <= from) {
+		rtc->seen_ns = to; /* the host's clock stepped back: go on from there */
 		return;
+	}
 	rtc->seen_ns = to;
 	if (!running(rtc))
 		return;
@@ -134,11 +136,11 @@ static void update_flags(struct mc146818 *rtc)
 		if (last >= first)
 			rtc->c |= RTC_C_UF;
 		/* a day of seconds holds every alarm time there is */
-		for (int64_t s = last; s >= first && s > last - 86400; s--)
-			if (alarm_at(rtc, s)) {
+		if (last - first >= 86400)
+			rtc->c |= RTC_C_AF;
+		for (int64_t s = last; s >= first && s > last - 86400 && !(rtc->c & RTC_C_AF); s--)
+			if (alarm_at(rtc, s))
 				rtc->c |= RTC_C_AF;
-				break;
-			}
 	}
 	if ((rtc->c & RTC_C_PF && rtc->b & RTC_B_PIE) ||
 	    (rtc->c & RTC_C_AF && rtc->b & RTC_B_AIE) ||
@@ -164,7 +166,9 @@ static uint8_t read_time(struct mc146818 *rtc, uint8_t reg)
 {
 	struct tm tm;
 
-	to_tm(current_sec(rtc), &tm);
+	if (rtc->b & RTC_B_SET)
+		return reg == RTC_CENTURY ? rtc->held_century : rtc->held[reg];
+	to_tm(floor_div(guest_ns(rtc), NS), &tm);
 	switch (reg) {
 	case RTC_SECONDS: return encode(rtc, tm.tm_sec);
 	case RTC_MINUTES: return encode(rtc, tm.tm_min);
@@ -184,14 +188,30 @@ static bool is_time(uint8_t reg)
 	       reg == RTC_CENTURY;
 }
 
-/* A write to one time register: the rest of the time stays. The day of the
- * week follows from the date, so a write of it is dropped. */
+/* Whether @sec is within the range a guest may set. */
+static bool in_range(const struct mc146818 *rtc, int64_t sec)
+{
+	int64_t host = floor_div(rtc->clock(rtc->opaque), NS);
+
+	return sec - host <= RTC_MAX_OFFSET_SEC && host - sec <= RTC_MAX_OFFSET_SEC;
+}
+
+/* A write to one time register while the clock runs: the rest of the time
+ * stays. The day of the week follows from the date, so a write of it is
+ * dropped (under SET it is held like the others, and dropped at the end). */
 static void write_time(struct mc146818 *rtc, uint8_t reg, uint8_t v)
 {
 	int64_t old = current_sec(rtc), sec;
 	struct tm tm;
 	int year;
 
+	if (rtc->b & RTC_B_SET) {
+		if (reg == RTC_CENTURY)
+			rtc->held_century = v;
+		else
+			rtc->held[reg] = v;
+		return;
+	}
 	to_tm(old, &tm);
 	year = tm.tm_year + 1900;
 	switch (reg) {
@@ -206,15 +226,28 @@ static void write_time(struct mc146818 *rtc, uint8_t reg, uint8_t v)
 	}
 	tm.tm_year = year - 1900;
 	sec = (int64_t)timegm(&tm);
-	if (sec - floor_div(rtc->clock(rtc->opaque), NS) > RTC_MAX_OFFSET_SEC ||
-	    floor_div(rtc->clock(rtc->opaque), NS) - sec > RTC_MAX_OFFSET_SEC)
-		return; /* out of the range a guest may set */
-	if (rtc->b & RTC_B_SET) {
-		rtc->frozen_sec = sec;
+	if (!in_range(rtc, sec))
 		return;
-	}
 	rtc->offset_ns += (sec - old) * NS;
 	rtc->seen_ns = guest_ns(rtc); /* a jump is not a string of updates */
+}
+
+/* The time the held registers say, in the mode of register B; -1 if it is
+ * out of the range a guest may set. */
+static int64_t held_sec(const struct mc146818 *rtc)
+{
+	struct tm tm = {
+	    .tm_sec = decode(rtc, rtc->held[RTC_SECONDS]),
+	    .tm_min = decode(rtc, rtc->held[RTC_MINUTES]),
+	    .tm_hour = decode_hour(rtc, rtc->held[RTC_HOURS]),
+	    .tm_mday = decode(rtc, rtc->held[RTC_DAY_OF_MONTH]),
+	    .tm_mon = decode(rtc, rtc->held[RTC_MONTH]) - 1,
+	    .tm_year = decode(rtc, rtc->held_century) * 100 +
+	               decode(rtc, rtc->held[RTC_YEAR]) % 100 - 1900,
+	};
+	int64_t sec = (int64_t)timegm(&tm);
+
+	return in_range(rtc, sec) ? sec : -1;
 }
 
 static void write_b(struct mc146818 *rtc, uint8_t v)
@@ -224,11 +257,20 @@ static void write_b(struct mc146818 *rtc, uint8_t v)
 	if ((v & RTC_B_SET) && !was_set) {
 		update_flags(rtc);
 		rtc->frozen_sec = current_sec(rtc);
+		for (uint8_t r = RTC_SECONDS; r <= RTC_YEAR; r++)
+			if (is_time(r))
+				rtc->held[r] = read_time(rtc, r);
+		rtc->held_century = read_time(rtc, RTC_CENTURY);
 		v &= (uint8_t)~RTC_B_UIE; /* the datasheet: SET clears UIE */
 	}
 	if (!(v & RTC_B_SET) && was_set) {
-		/* updates go on from the second set, its first one a second away */
-		rtc->offset_ns = rtc->frozen_sec * NS - rtc->clock(rtc->opaque);
+		int64_t sec;
+
+		rtc->b = v; /* the held registers are read in the mode the guest leaves */
+		sec = held_sec(rtc);
+		/* updates go on from the second set, its first one a second away;
+		 * a time out of range leaves the clock where SET found it */
+		rtc->offset_ns = (sec < 0 ? rtc->frozen_sec : sec) * NS - rtc->clock(rtc->opaque);
 		rtc->seen_ns = guest_ns(rtc);
 	}
 	rtc->b = v;
@@ -295,7 +337,8 @@ int64_t mc146818_tick(struct mc146818 *rtc)
 	int shift = periodic_shift(rtc);
 
 	update_flags(rtc);
-	if (!running(rtc))
+	/* nothing to raise until the guest reads C (which arms the timer again) */
+	if (!running(rtc) || (rtc->c & RTC_C_IRQF))
 		return -1;
 	now = guest_ns(rtc);
 	if ((rtc->b & RTC_B_PIE) && shift >= 0) {

@@ -67,8 +67,14 @@ struct mc146818 {
 	uint8_t ram[RTC_NR_REGS];
 	uint8_t a, b, c;    /* registers A (less UIP), B, C */
 	int64_t offset_ns;  /* guest time = host clock + offset_ns */
-	int64_t frozen_sec; /* while SET: the time the registers hold */
-	int64_t seen_ns;    /* guest time up to which the flags of C were worked out */
+	int64_t frozen_sec; /* the time when SET was set */
+	/* While SET: the time registers as the guest wrote them (RTC_SECONDS to
+	 * RTC_YEAR, and the century), taken as one time when SET clears, as the
+	 * chip's registers are: a date set field by field never passes through
+	 * an impossible one (Feb 31 of a month written before its day). */
+	uint8_t held[RTC_YEAR + 1];
+	uint8_t held_century;
+	int64_t seen_ns; /* guest time up to which the flags of C were worked out */
 	int irq_level;
 	mc146818_clock_fn *clock;
 	mc146818_irq_fn *irq;
@@ -88,7 +94,7 @@ void mc146818_write(struct mc146818 *rtc, uint16_t port, uint8_t v);
 
 /* Works out the flags of register C up to now and raises the IRQ for an enabled one (the
  * timer's tick); returns the host time (ns) at which the next enabled event falls, or -1 if
- * none is enabled. */
+ * none is enabled or the IRQ waits for the guest to read register C. */
 int64_t mc146818_tick(struct mc146818 *rtc);
 
 #endif

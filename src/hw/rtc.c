@@ -139,6 +139,7 @@ struct rtc_wire {
 	int64_t offset_ns;
 	int64_t frozen_sec;
 	uint8_t ram[RTC_NR_REGS];
+	uint8_t held[RTC_YEAR + 1], held_century, pad2[5];
 };
 
 static int rtc_save(struct vm *vm, struct snap_writer *w, struct err *e)
@@ -155,6 +156,8 @@ static int rtc_save(struct vm *vm, struct snap_writer *w, struct err *e)
 	s.offset_ns = rtc.chip.offset_ns;
 	s.frozen_sec = rtc.chip.frozen_sec;
 	memcpy(s.ram, rtc.chip.ram, sizeof(s.ram));
+	memcpy(s.held, rtc.chip.held, sizeof(s.held));
+	s.held_century = rtc.chip.held_century;
 	pthread_mutex_unlock(&rtc.lock);
 	snap_put_device(w, "rtc", &s, sizeof(s));
 	return 0;
@@ -188,6 +191,8 @@ static int rtc_load(struct vm *vm, struct snap *snap, struct err *e)
 	rtc.chip.offset_ns = s.offset_ns;
 	rtc.chip.frozen_sec = s.frozen_sec;
 	memcpy(rtc.chip.ram, s.ram, sizeof(s.ram));
+	memcpy(rtc.chip.held, s.held, sizeof(s.held));
+	rtc.chip.held_century = s.held_century;
 	rtc.chip.seen_ns = rtc.chip.clock(rtc.chip.opaque) + rtc.chip.offset_ns;
 	arm(&rtc);
 	pthread_mutex_unlock(&rtc.lock);

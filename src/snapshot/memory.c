@@ -211,6 +211,28 @@ static int save_pages(const struct guest_mem *m, const uint64_t *bits, struct sa
 	return 0;
 }
 
+/* Bytes in @fd's data extents up to @size; -1 on error. */
+static int64_t data_bytes(int fd, uint64_t size)
+{
+	int64_t total = 0;
+	off_t at = 0;
+
+	while ((uint64_t)at < size) {
+		off_t data = lseek(fd, at, SEEK_DATA), hole;
+
+		if (data < 0)
+			return errno == ENXIO ? total : -1;
+		hole = lseek(fd, data, SEEK_HOLE);
+		if (hole < 0)
+			return -1;
+		if ((uint64_t)hole > size)
+			hole = (off_t)size;
+		total += hole - data;
+		at = hole;
+	}
+	return total;
+}
+
 /* Makes @path through @path.tmp: sized to @m, the pages written (those of
  * @bits, or the populated non-zero ones if NULL), synced, renamed. */
 static int save_to(const struct guest_mem *m, const uint64_t *bits, const char *path,
@@ -235,6 +257,17 @@ static int save_to(const struct guest_mem *m, const uint64_t *bits, const char *
 		err_set(&why, "fsync: %s", strerror(errno));
 		goto fail;
 	}
+	/* a Diff's holes mean "as in the base": its file system must report
+	 * exactly the pages written as data (not a whole file, a 2 MiB folio or
+	 * a 64 KiB block around a page; not a zero page stored as a hole) */
+	if (bits && data_bytes(c.fd, m->size) != (int64_t)c.bytes) {
+		err_set(&why,
+		        "its file system reports %lld bytes of data where %llu were written: a "
+		        "Diff memory file needs one that reports holes page by page (ext4, xfs, "
+		        "btrfs, tmpfs without huge pages)",
+		        (long long)data_bytes(c.fd, m->size), (unsigned long long)c.bytes);
+		goto fail;
+	}
 	close(c.fd);
 	if (rename(tmp, path) < 0) {
 		unlink(tmp);
@@ -254,54 +287,10 @@ int mem_save_file(const struct guest_mem *m, const char *path, uint64_t *bytes, 
 	return save_to(m, NULL, path, bytes, e);
 }
 
-/* Bytes in @fd's data extents up to @size; -1 on error. */
-static int64_t data_bytes(int fd, uint64_t size)
-{
-	int64_t total = 0;
-	off_t at = 0;
-
-	while ((uint64_t)at < size) {
-		off_t data = lseek(fd, at, SEEK_DATA), hole;
-
-		if (data < 0)
-			return errno == ENXIO ? total : -1;
-		hole = lseek(fd, data, SEEK_HOLE);
-		if (hole < 0)
-			return -1;
-		if ((uint64_t)hole > size)
-			hole = (off_t)size;
-		total += hole - data;
-		at = hole;
-	}
-	return total;
-}
-
 int mem_save_diff(const struct guest_mem *m, const uint64_t *bits, const char *path,
                   uint64_t *bytes, struct err *e)
 {
-	uint64_t written;
-	int64_t data;
-	int fd;
-
-	if (save_to(m, bits, path, &written, e) < 0)
-		return -1;
-	/* a Diff's holes mean "as in the base": a file system that reports a
-	 * hole as data would make a merge write zeros over the base */
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	data = fd < 0 ? -1 : data_bytes(fd, m->size);
-	if (fd >= 0)
-		close(fd);
-	if (data < 0 || (written < m->size && (uint64_t)data >= m->size)) {
-		unlink(path);
-		return err_set(
-		    e,
-		    "%s: its file system does not report holes (SEEK_DATA), which a "
-		    "Diff memory file needs; write it to another one (tmpfs, ext4, xfs, btrfs)",
-		    path);
-	}
-	if (bytes)
-		*bytes = written;
-	return 0;
+	return save_to(m, bits, path, bytes, e);
 }
 
 int mem_merge_diff(const char *base, const char *diff, uint64_t *bytes, struct err *e)

@@ -92,6 +92,10 @@ static void test_has_param(void **state)
 	assert_false(cmdline_has_param("console=ttyS0 -- pci=off", "pci")); /* init's */
 	assert_false(cmdline_has_param("", "pci"));
 	assert_true(cmdline_has_param("\t8250.nr_uarts=4", "8250.nr_uarts"));
+	/* Linux's words: quotes hold blanks, '-' and '_' are one */
+	assert_false(cmdline_has_param("foo=\"x pci=1\"", "pci"));
+	assert_true(cmdline_has_param("\"pci=nomsi\" quiet", "pci"));
+	assert_true(cmdline_has_param("8250.nr-uarts=2", "8250.nr_uarts"));
 }
 
 /* mote's skip words, each left out when the user set that parameter. */

@@ -144,6 +144,36 @@ static void test_set_time(void **state)
 	assert_int_equal(rd(RTC_DAY_OF_WEEK), 1); /* 2027-01-31 is a Sunday */
 }
 
+/* Under SET the registers are held as written and taken as one date when
+ * SET clears: Jan 31 set to Feb 10 month first never passes through Mar 3
+ * (Feb 31), as Linux's mc146818_set_time writes them. */
+static void test_set_date_month_first(void **state)
+{
+	(void)state;
+	wr(RTC_REG_B, RTC_B_24H | RTC_B_SET);
+	wr(RTC_YEAR, 0x27);
+	wr(RTC_MONTH, 0x01);
+	wr(RTC_DAY_OF_MONTH, 0x31);
+	wr(RTC_REG_B, RTC_B_24H);
+	assert_int_equal(rd(RTC_MONTH), 0x01);
+	assert_int_equal(rd(RTC_DAY_OF_MONTH), 0x31);
+	wr(RTC_REG_B, RTC_B_24H | RTC_B_SET);
+	wr(RTC_MONTH, 0x02);
+	assert_int_equal(rd(RTC_MONTH), 0x02); /* held: "Feb 31" for now */
+	assert_int_equal(rd(RTC_DAY_OF_MONTH), 0x31);
+	wr(RTC_DAY_OF_MONTH, 0x10);
+	wr(RTC_REG_B, RTC_B_24H);
+	assert_int_equal(rd(RTC_MONTH), 0x02);
+	assert_int_equal(rd(RTC_DAY_OF_MONTH), 0x10);
+	assert_int_equal(rd(RTC_YEAR), 0x27);
+	/* a held time out of range leaves the clock as SET found it */
+	wr(RTC_REG_B, RTC_B_24H | RTC_B_SET);
+	wr(RTC_CENTURY, 0x99);
+	wr(RTC_REG_B, RTC_B_24H);
+	assert_int_equal(rd(RTC_CENTURY), 0x20);
+	assert_int_equal(rd(RTC_MONTH), 0x02);
+}
+
 /* A time register written while the clock runs changes that field and keeps
  * the phase of the second; a time out of the host's range is dropped. */
 static void test_write_running(void **state)
@@ -262,6 +292,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_binary_12h, setup),
 	    cmocka_unit_test_setup(test_uip_window, setup),
 	    cmocka_unit_test_setup(test_set_time, setup),
+	    cmocka_unit_test_setup(test_set_date_month_first, setup),
 	    cmocka_unit_test_setup(test_write_running, setup),
 	    cmocka_unit_test_setup(test_flags, setup),
 	    cmocka_unit_test_setup(test_periodic_rates, setup),

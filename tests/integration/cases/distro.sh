@@ -59,7 +59,10 @@ distro_boot() {
 		max=${f#*:} f=${f%:*}
 		us=$(sed -n "s/.*initcall $f+0x[0-9a-f]*\/0x[0-9a-f]* returned [-0-9]* after \([0-9]*\) usecs.*/\1/p" \
 			"$work/distro.log" | head -n 1)
-		[ -z "$us" ] && continue
+		if [ -z "$us" ]; then
+			why="$name: no initcall $f in the kernel's log"
+			return
+		fi
 		note="$note $f $((us / 1000)).$((us % 1000 / 100)) ms,"
 		if [ "$us" -gt $((max * 1000)) ]; then
 			why="$name: initcall $f took $((us / 1000)) ms (at most $max)"
