@@ -48,12 +48,16 @@ static void raise_irq(struct mc146818 *chip, int level)
 		vm_irq_line(rtc.vm, RTC_IRQ, level);
 }
 
-/* Arms the timer for the chip's next enabled event, or disarms it. Under the lock. */
+/* Arms the timer for the chip's next enabled event, or disarms it. Under the lock. With no
+ * interrupt enabled the chip is left alone: its flags are worked out when the guest reads
+ * register C (and a snapshot saved and loaded again reads the same). */
 static void arm(struct rtc *r)
 {
-	int64_t next = mc146818_tick(&r->chip);
 	struct itimerspec t = {0};
+	int64_t next = -1;
 
+	if (r->chip.b & (RTC_B_PIE | RTC_B_AIE | RTC_B_UIE))
+		next = mc146818_tick(&r->chip);
 	if (r->timer.fd < 0)
 		return;
 	if (next >= 0) {
