@@ -98,6 +98,28 @@ else
 	echo "SKIP kvm-check-no-permission: cannot make a device node, or user nobody cannot run build/mote"
 fi
 
+# The integration runner takes a second run of a test whose guest triple-
+# faulted under the nested runner, and only there: a fake mote that
+# triple-faults the first FAILS times it is called (each run.sh asks its
+# --version first).
+printf '#!/bin/sh\nc=$(cat "%s/count" 2>/dev/null || echo 0)\necho $((c + 1)) >"%s/count"\nif [ "$c" -lt "$FAILS" ]; then echo "mote: guest reset (triple fault)"; exit 1; fi\necho MOTE-GUEST-INIT-OK\n' \
+	"$work" "$work" >"$work/fakemote"
+chmod +x "$work/fakemote"
+flaky() { # FAILS NESTED: run.sh pvh-vmlinux on the fake mote, in $work/out, status $rc
+	rm -f "$work/count"
+	FAILS=$1 MOTE_IN_NESTED=$2 MOTE=$work/fakemote tests/integration/run.sh pvh-vmlinux >"$work/out" 2>&1
+	rc=$?
+}
+flaky 2 1
+check integration-nested-flake-second-run '[ $rc -eq 0 ] && grep -q "^RETRY pvh-vmlinux" "$work/out" &&
+	grep -q "^PASS pvh-vmlinux (second run, after a nested triple fault)" "$work/out" &&
+	grep -q "^integration: 1 passed, 0 failed" "$work/out"'
+flaky 4 1
+check integration-nested-flake-twice-fails '[ $rc -eq 1 ] && grep -q "^FAIL pvh-vmlinux: failed again in a second run" "$work/out"'
+flaky 2 ""
+check integration-triple-fault-fails-outside-nested '[ $rc -eq 1 ] && ! grep -q "^RETRY" "$work/out" &&
+	grep -q "^FAIL pvh-vmlinux: mote exited 1" "$work/out"'
+
 # Where this machine's /dev/kvm is PVM's, mote run refuses straight on it
 # with the PVM message, and make run still boots (through the nested runner).
 pvm_reason=

@@ -27,11 +27,45 @@ trap 'rm -rf "$work"' EXIT
 out=$work/out
 passed=0 failed=0
 
+retry=()
+
 pass() { echo "PASS $1"; passed=$((passed + 1)); }
 fail() {
-	echo "FAIL $1: $2"
+	if nested_flake "$1"; then
+		echo "RETRY $1: $2 (the guest triple-faulted under the nested runner: once more at the end; docs/testing.md)"
+		retry+=("$1")
+	else
+		echo "FAIL $1: $2"
+		failed=$((failed + 1))
+	fi
 	sed 's/^/    | /' "$out" | tail -n 25
-	failed=$((failed + 1))
+}
+
+# nested_flake NAME: NAME's failure is a guest triple fault under the nested
+# runner, which guests there hit now and then (cause open: docs/testing.md,
+# "Open: guest triple faults"), in a first run. Such a test runs once more, alone,
+# after the others; a second failure counts. On real KVM (no
+# MOTE_IN_NESTED) a triple fault always fails at once.
+nested_flake() {
+	[ "${MOTE_IN_NESTED:-}" = 1 ] && [ -z "${MOTE_TEST_RETRY:-}" ] && [ -n "$1" ] &&
+		grep -q "triple fault" "$out"
+}
+
+# retry_flakes: runs each test that nested_flake set aside once more, in a
+# run of its own, and counts that run's result.
+retry_flakes() {
+	local name res
+	for name in "${retry[@]}"; do
+		res=$(MOTE_TEST_RETRY=1 "$root/tests/integration/run.sh" "$name" 2>&1)
+		printf '%s\n' "$res" | grep -v '^integration: [0-9]* passed' | sed 's/^/    (second run) /'
+		if printf '%s\n' "$res" | grep -q '^integration: [1-9][0-9]* passed, 0 failed'; then
+			echo "PASS $name (second run, after a nested triple fault)"
+			passed=$((passed + 1))
+		else
+			echo "FAIL $name: failed again in a second run"
+			failed=$((failed + 1))
+		fi
+	done
 }
 selected() {
 	[ -z "$only" ] || [[ $1 == $only ]] || return 1
@@ -749,5 +783,6 @@ for case_file in tests/integration/cases/*.sh; do
 	[ -e "$case_file" ] && . "$case_file"
 done
 
+retry_flakes
 echo "integration: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
