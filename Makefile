@@ -38,7 +38,7 @@ MOTE_CFLAGS := $(filter-out -D_FORTIFY_SOURCE=%,$(MOTE_CFLAGS)) \
 	-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 MOTE_LDFLAGS := -pie $(filter-out -static-pie,$(HARDEN_LDFLAGS))
 endif
-LDLIBS += -lpthread -ljson-c -luring -lz
+LDLIBS += -lpthread -ljson-c -luring -lz -llzma -lzstd -llz4
 
 SRCS := $(wildcard src/*.c src/x86/*.c src/boot/*.c src/hw/*.c src/virtio/*.c src/block/*.c src/net/*.c src/api/*.c src/snapshot/*.c)
 ASM_SRCS := $(wildcard src/x86/*.S)

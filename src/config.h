@@ -91,6 +91,7 @@ struct vm_config {
 	struct mem_opts mem;
 	bool no_acpi;
 	bool keep_probes; /* no pci=off and the like on the guest's command line */
+	bool no_unpack;   /* boot a bzImage as it is, not its kernel unpacked through PVH */
 	struct vm_devices devs;
 	struct log_config logger;
 	char metrics_path[4096]; /* "" for none */

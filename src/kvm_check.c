@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "kvm_check.h"
 
+#include "cachedir.h"
+
 #include "kvm.h"
 #include "x86/probe.h"
 
@@ -335,22 +337,12 @@ static int boot_id(char *out, size_t n)
 /* The cache file for this boot in @out; -1 if there is none to have. */
 static int cache_path(char *out, size_t n)
 {
-	const char *dir = getenv("MOTE_CACHE"), *sub = "";
-	char id[64];
-	int w;
+	char id[64], sub[80];
 
-	if (!dir || !*dir) {
-		dir = getenv("XDG_CACHE_HOME");
-		sub = "/mote";
-	}
-	if (!dir || !*dir) {
-		dir = getenv("HOME");
-		sub = "/.cache/mote";
-	}
-	if (!dir || !*dir || boot_id(id, sizeof(id)) < 0)
+	if (boot_id(id, sizeof(id)) < 0)
 		return -1;
-	w = snprintf(out, n, "%s%s/kvm-check/%s", dir, sub, id);
-	return w > 0 && (size_t)w < n ? 0 : -1;
+	snprintf(sub, sizeof(sub), "kvm-check/%s", id);
+	return cache_dir(sub, out, n);
 }
 
 /* Which device node @path is now: a module reload makes it anew. */
@@ -407,19 +399,6 @@ static int cache_read(const char *path, struct check *c)
 	return 0;
 }
 
-/* Makes the directories above @path; errors show when the file is made. */
-static void make_parents(const char *path)
-{
-	char dir[PATH_MAX];
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	for (char *s = strchr(dir + 1, '/'); s; s = strchr(s + 1, '/')) {
-		*s = '\0';
-		mkdir(dir, 0755);
-		*s = '/';
-	}
-}
-
 /* Removes the verdicts of other boots, older than a day, from the folder
  * of @path: every boot of the nested runner's outer VM leaves one. */
 static void prune_cache(const char *path)
@@ -452,7 +431,7 @@ static void cache_write(const char *path, const struct check *c)
 	if (c->transient || c->verdict == KVM_ABSENT ||
 	    device_identity(c->device, id, sizeof(id)) < 0)
 		return;
-	make_parents(path);
+	cache_make_parents(path);
 	snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)

@@ -144,6 +144,12 @@ static void run_usage(FILE *out)
 	      "                        does not have: pci=off, 8250.nr_uarts=1 (a word of\n"
 	      "                        your own for the same parameter always wins; -v names\n"
 	      "                        each) (default: added)\n"
+	      "      --no-unpack       boot a bzImage as it is: the guest decompresses it\n"
+	      "                        (its decompressor's KASLR of the kernel comes with\n"
+	      "                        it) (default: a bzImage whose kernel has a PVH entry\n"
+	      "                        boots through that entry, from an uncompressed copy\n"
+	      "                        kept in ~/.cache/mote/vmlinux, made once on the host\n"
+	      "                        and shared by every VM of that kernel)\n"
 	      "      --track-dirty-pages\n"
 	      "                        log the pages the guest writes, so that the API can\n"
 	      "                        take Diff snapshots (machine-config track_dirty_pages;\n"
@@ -239,6 +245,7 @@ static bool vm_option(struct vm_config *cfg, int c, const char *arg)
 	case 'R': cfg->devs.no_rng = true; break;
 	case 'W': cfg->track_dirty_pages = true; break;
 	case 'Q': cfg->keep_probes = true; break;
+	case 'U': cfg->no_unpack = true; break;
 	case 'M':
 		if (mem_parse_backend(arg, &cfg->mem.backend) < 0)
 			usage_error("--memory-backend '%s': not a backend (anon, memfd or "
@@ -284,6 +291,7 @@ static int parse_run(int argc, char **argv, struct run_options *o)
 	    {"no-rng", no_argument, NULL, 'R'},
 	    {"track-dirty-pages", no_argument, NULL, 'W'},
 	    {"keep-probes", no_argument, NULL, 'Q'},
+	    {"no-unpack", no_argument, NULL, 'U'},
 	    {"boot-trace", optional_argument, NULL, 'B'},
 	    {"api-sock", required_argument, NULL, 'a'},
 	    {"config-file", required_argument, NULL, 'F'},

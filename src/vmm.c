@@ -10,6 +10,7 @@
 #include "boot/boot.h"
 #include "boot/cmdline.h"
 #include "bus.h"
+#include "cachedir.h"
 #include "device.h"
 #include "fc_config.h"
 #include "kvm_check.h"
@@ -56,6 +57,17 @@ static void report_load(const struct guest_mem *mem, const struct boot_result *r
 	        (unsigned long long)r->initrd_addr,
 	        (unsigned long long)(r->initrd_stats.mapped / KiB),
 	        (unsigned long long)(r->initrd_stats.copied / KiB));
+	if (r->unpack == UNPACK_CACHED || r->unpack == UNPACK_MADE)
+		fprintf(stderr,
+		        "mote: the bzImage's kernel boots through its PVH entry from %s (%s; "
+		        "--no-unpack boots the bzImage as it is)\n",
+		        r->unpack_path,
+		        r->unpack == UNPACK_MADE ? "decompressed now, once"
+		                                 : "decompressed before");
+	else if (r->unpack == UNPACK_DECLINED)
+		fprintf(stderr,
+		        "mote: the bzImage boots as it is (the guest decompresses it): %s\n",
+		        r->unpack_note);
 }
 
 /* The root drive's words, as Firecracker adds them: "root=/dev/vdX rw", or
@@ -169,6 +181,8 @@ static int build_platform(struct vmm *m, struct boot_config *b, struct err *e)
 		return -1;
 	b->kernel = m->cfg.kernel;
 	b->initrd = m->cfg.initrd[0] ? m->cfg.initrd : NULL;
+	if (!m->cfg.no_unpack && cache_dir("vmlinux", m->unpack_dir, sizeof(m->unpack_dir)) == 0)
+		b->unpack_dir = m->unpack_dir;
 	b->cmdline = guest_cmdline(m, b, e);
 	if (!b->cmdline)
 		return -1;

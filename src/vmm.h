@@ -23,10 +23,11 @@ enum vmm_state {
 struct vmm {
 	struct vm_config cfg; /* what the VM is made from; fixed from InstanceStart */
 	struct vm vm;
-	enum vmm_state state; /* changed only by the thread that owns the VMM */
-	const char *api_sock; /* the API socket's path, or NULL */
-	uint64_t start_ns;    /* when InstanceStart began (trace_now) */
-	bool diff_base;       /* a snapshot was taken or restored since tracking began */
+	enum vmm_state state;  /* changed only by the thread that owns the VMM */
+	const char *api_sock;  /* the API socket's path, or NULL */
+	uint64_t start_ns;     /* when InstanceStart began (trace_now) */
+	bool diff_base;        /* a snapshot was taken or restored since tracking began */
+	char unpack_dir[4096]; /* where unpacked bzImage kernels are cached */
 };
 
 /* Sets @m up, its configuration with the command line's defaults

@@ -5,7 +5,8 @@ need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 for p in build-essential libcmocka-dev libjson-c-dev qemu-system-x86 busybox-static cpio \
 	linux-source-6.1 bc flex bison libelf-dev libssl-dev xz-utils kmod clang llvm libclang-rt-14-dev acpica-tools python3 \
-	liburing-dev iproute2 e2fsprogs debootstrap iperf3 zstd node-llhttp curl zlib1g-dev; do
+	liburing-dev iproute2 e2fsprogs debootstrap iperf3 zstd node-llhttp curl zlib1g-dev \
+	liblzma-dev libzstd-dev liblz4-dev lz4; do
 	have "$p" || need+=("$p")
 done
 [ ${#need[@]} -eq 0 ] && exit 0

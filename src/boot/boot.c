@@ -9,6 +9,9 @@
 #include "bzimage.h"
 #include "elf.h"
 #include "pvh.h"
+#include "unpack.h"
+
+#include <stdio.h>
 
 #include <string.h>
 
@@ -86,8 +89,6 @@ static int load_elf(const struct guest_mem *m, const struct image_file *k, struc
 static int load_bzimage(const struct guest_mem *m, const struct image_file *k, struct bzimage *bz,
                         struct boot_result *r, struct err *e)
 {
-	if (bzimage_parse(k->data, k->size, k->path, bz, e) < 0)
-		return -1;
 	if (bz->load_addr < BOOT_HIGH_START || bz->mem_size > mem_low_end(m) ||
 	    bz->load_addr > mem_low_end(m) - bz->mem_size)
 		return err_set(e,
@@ -108,13 +109,66 @@ static int load_bzimage(const struct guest_mem *m, const struct image_file *k, s
 	return 0;
 }
 
-static int load_kernel(const struct guest_mem *m, const struct image_file *k, struct bzimage *bz,
-                       struct boot_result *r, struct err *e)
+/* Declines to boot the bzImage through its unpacked kernel: 0, with why. */
+static int decline(struct boot_result *r, const char *why)
 {
+	r->unpack = UNPACK_DECLINED;
+	snprintf(r->unpack_note, sizeof(r->unpack_note), "%s", why);
+	return 0;
+}
+
+/* Boots the ELF kernel inside the bzImage @k through its PVH entry, from
+ * the copy in @dir (made now if missing): 1 if it does, 0 if the bzImage is
+ * to boot as it is (r->unpack_note says why), -1 if its payload is broken. */
+static int load_unpacked(const struct guest_mem *m, const char *dir, const struct image_file *k,
+                         const struct bzimage *bz, struct boot_result *r, struct err *e)
+{
+	struct unpack_payload p;
+	struct image_file u;
+	struct elf_image img;
+	struct err why;
+	int made, found = unpack_find(k->data, k->size, bz, k->path, &p, e);
+
+	if (found <= 0)
+		return found < 0 ? -1
+		                 : decline(r, "its payload is compressed in a format mote "
+		                              "does not decompress");
+	if (unpack_cache_path(k, dir, r->unpack_path, sizeof(r->unpack_path)) < 0)
+		return decline(r, "no cache path for it");
+	made = unpack_to_cache(k, &p, r->unpack_path, e);
+	if (made == -1)
+		return -1; /* broken: the guest's decompressor would fail too */
+	if (made < 0)
+		return decline(r, e->msg);
+	if (image_open(&u, r->unpack_path, "kernel", &why) < 0)
+		return decline(r, why.msg);
+	if (elf_parse(u.data, u.size, k->path, &img, &why) < 0) {
+		image_close(&u);
+		return decline(r, why.msg);
+	}
+	r->kernel_stats = (struct image_stats){0};
+	made = load_elf(m, &u, r, e) < 0 ? -1 : made;
+	image_close(&u);
+	if (made < 0)
+		return -1;
+	r->unpack = made ? UNPACK_MADE : UNPACK_CACHED;
+	return 1;
+}
+
+static int load_kernel(const struct guest_mem *m, const char *unpack_dir,
+                       const struct image_file *k, struct bzimage *bz, struct boot_result *r,
+                       struct err *e)
+{
+	int ret;
+
 	if (elf_is_elf(k->data, k->size))
 		return load_elf(m, k, r, e);
-	if (bzimage_is_bzimage(k->data, k->size))
-		return load_bzimage(m, k, bz, r, e);
+	if (bzimage_is_bzimage(k->data, k->size)) {
+		if (bzimage_parse(k->data, k->size, k->path, bz, e) < 0)
+			return -1;
+		ret = unpack_dir ? load_unpacked(m, unpack_dir, k, bz, r, e) : 0;
+		return ret ? (ret < 0 ? -1 : 0) : load_bzimage(m, k, bz, r, e);
+	}
 	return err_set(e,
 	               "kernel '%s' is neither an ELF vmlinux nor a bzImage (no ELF magic, "
 	               "no \"HdrS\" at 0x202)",
@@ -179,7 +233,7 @@ int boot_load(const struct guest_mem *m, const struct boot_config *c, struct boo
 	memset(&bz, 0, sizeof(bz));
 	if (image_open(&k, c->kernel, "kernel", e) < 0)
 		return -1;
-	ret = load_kernel(m, &k, &bz, r, e);
+	ret = load_kernel(m, c->unpack_dir, &k, &bz, r, e);
 	cmdline_max =
 	    r->kind == BOOT_BZIMAGE ? (uint64_t)bz.hdr.cmdline_size + 1 : PVH_CMDLINE_SIZE;
 	if (cmdline_max > BOOT_CMDLINE_MAX)

@@ -23,6 +23,18 @@ struct boot_config {
 	uint64_t rsdp;        /* the ACPI RSDP's address, 0 for no ACPI */
 	uint64_t acpi_base;   /* the tables' range, marked ACPI in the memory map */
 	uint64_t acpi_size;
+	/* Where a bzImage's kernel, decompressed on the host, is cached to boot
+	 * through its PVH entry; NULL boots a bzImage as it is (the guest
+	 * decompresses it). */
+	const char *unpack_dir;
+};
+
+/* What became of a bzImage with unpack_dir set. */
+enum unpack_outcome {
+	UNPACK_NOT_TRIED, /* not a bzImage, or no unpack_dir */
+	UNPACK_CACHED,    /* booted through PVH from the cache's copy */
+	UNPACK_MADE,      /* the same, decompressed into the cache now */
+	UNPACK_DECLINED,  /* booted as a bzImage: unpack_note says why */
 };
 
 struct boot_result {
@@ -34,6 +46,9 @@ struct boot_result {
 	uint64_t initrd_addr;
 	uint64_t initrd_size;
 	struct image_stats kernel_stats, initrd_stats;
+	enum unpack_outcome unpack;
+	char unpack_path[4096]; /* the cache's copy (UNPACK_CACHED, UNPACK_MADE) */
+	char unpack_note[ERR_MAX];
 };
 
 /* Loads the kernel, initrd and command line of @c into fresh guest memory

@@ -441,11 +441,61 @@ cloud_kernel() {
 	ls "$CACHE"/debian-kernel/linux-image-*-cloud-amd64/boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1
 }
 
+# test_unpack: a bzImage whose kernel has a PVH entry boots through it from
+# a copy mote decompresses once into its cache (MOTE_CACHE/vmlinux), then
+# from the copy; a broken payload is refused by name; a cache that cannot
+# be written leaves the bzImage to boot as it is.
+test_unpack() {
+	local first second off
+	if selected bzimage-unpacked; then
+		MOTE_CACHE=$work/cache run_mote -v --kernel "$BZIMAGE" --initrd "$INITRD" \
+			--cmdline "console=ttyS0 quiet"
+		first=$rc
+		cp "$out" "$work/unpack.first"
+		MOTE_CACHE=$work/cache run_mote -v --kernel "$BZIMAGE" --initrd "$INITRD" \
+			--cmdline "console=ttyS0 quiet"
+		second=$rc
+		if [ "$first" -ne 0 ] || [ "$second" -ne 0 ] || ! grep -q "$MARKER" "$work/unpack.first" ||
+			! grep -q "$MARKER" "$out"; then
+			fail bzimage-unpacked "no boot (exit $first, then $second)"
+		elif ! grep -q "PVH boot" "$out" ||
+			! grep -q "boots through its PVH entry from $work/cache/vmlinux/bzImage-.*decompressed now" "$work/unpack.first" ||
+			! grep -q "boots through its PVH entry from $work/cache/vmlinux/bzImage-.*decompressed before" "$out"; then
+			fail bzimage-unpacked "not a PVH boot from the cache's copy, made by the first run"
+		elif ! tools/vmlinux-from-bzimage "$BZIMAGE" "$work/unpack.ref" >/dev/null ||
+			! cmp -s "$(ls "$work"/cache/vmlinux/bzImage-*)" "$work/unpack.ref"; then
+			fail bzimage-unpacked "the cache's copy differs from the ELF file tools/vmlinux-from-bzimage extracts"
+		else
+			pass bzimage-unpacked
+		fi
+	fi
+	if selected bzimage-payload-broken; then
+		off=$(( ($(od -An -tu1 -j 0x1f1 -N1 "$BZIMAGE") + 1) * 512 + $(od -An -tu4 -j 0x248 -N4 "$BZIMAGE") + $(od -An -tu4 -j 0x24c -N4 "$BZIMAGE") / 2 ))
+		MOTE_CACHE=$work/cache-broken expect_error bzimage-payload-broken \
+			"kernel '.*': its gzip payload is broken" \
+			--kernel "$(patched "$BZIMAGE" $off '\x00\x00\x00\x00\x00\x00\x00\x00')"
+	fi
+	if selected bzimage-unpack-cache-unwritable; then
+		: >"$work/not-a-dir"
+		MOTE_CACHE=$work/not-a-dir run_mote -v --kernel "$BZIMAGE" --initrd "$INITRD" \
+			--cmdline "console=ttyS0 quiet"
+		if [ $rc -ne 0 ] || ! grep -q "$MARKER" "$out"; then
+			fail bzimage-unpack-cache-unwritable "no boot (exit $rc)"
+		elif ! grep -q "bzImage 64-bit boot" "$out" ||
+			! grep -q "the bzImage boots as it is (the guest decompresses it): .*cannot write its unpacked copy" "$out"; then
+			fail bzimage-unpack-cache-unwritable "not a bzImage boot with the reason"
+		else
+			pass bzimage-unpack-cache-unwritable
+		fi
+	fi
+}
+
 echo "integration: mote $("$MOTE" --version), $(uname -r), /dev/kvm $([ -c /dev/kvm ] && echo present || echo absent)"
 
 # Boots.
 expect_boot pvh-vmlinux --kernel "$VMLINUX" --initrd "$INITRD" --cmdline "console=ttyS0 quiet"
-expect_boot bzimage --kernel "$BZIMAGE" --initrd "$INITRD" --cmdline "console=ttyS0 quiet"
+expect_boot bzimage --no-unpack --kernel "$BZIMAGE" --initrd "$INITRD" --cmdline "console=ttyS0 quiet"
+test_unpack
 cloud=$(cloud_kernel)
 if [ -z "$cloud" ]; then
 	: >"$out"
@@ -458,7 +508,7 @@ expect_memory memory-1g 1000000 --kernel "$VMLINUX" --initrd "$INITRD" \
 	--cmdline "console=ttyS0 quiet" --memory 1G
 expect_memory memory-4g-pvh 4000000 --kernel "$VMLINUX" --initrd "$INITRD" \
 	--cmdline "console=ttyS0 quiet" --memory 4G
-expect_memory memory-5g-bzimage 5000000 --kernel "$BZIMAGE" --initrd "$INITRD" \
+expect_memory memory-5g-bzimage 5000000 --no-unpack --kernel "$BZIMAGE" --initrd "$INITRD" \
 	--cmdline "console=ttyS0 quiet" --memory 5G
 test_zero_copy
 test_page_sharing
@@ -487,7 +537,7 @@ for n in 1 2 4 8; do
 		--cmdline "console=ttyS0 quiet"
 done
 for n in 2 4; do
-	expect_cpus smp-$n-bzimage $n --cpus $n --kernel "$BZIMAGE" --initrd "$INITRD" \
+	expect_cpus smp-$n-bzimage $n --cpus $n --no-unpack --kernel "$BZIMAGE" --initrd "$INITRD" \
 		--cmdline "console=ttyS0 quiet"
 done
 [ -n "$cloud" ] && expect_cpus smp-2-debian-kernel 2 --cpus 2 --kernel "$cloud" \
@@ -516,7 +566,7 @@ for n in 2 4; do
 	expect_cpus smp-$n-pvh-mptable $n --cpus $n --no-acpi --kernel "$VMLINUX" --initrd "$INITRD" \
 		--cmdline "console=ttyS0 quiet"
 done
-expect_cpus smp-2-bzimage-mptable 2 --cpus 2 --no-acpi --kernel "$BZIMAGE" --initrd "$INITRD" \
+expect_cpus smp-2-bzimage-mptable 2 --cpus 2 --no-acpi --no-unpack --kernel "$BZIMAGE" --initrd "$INITRD" \
 	--cmdline "console=ttyS0 quiet"
 expect_error cpus-above-mptable "--cpus 300: mote's MP table describes 1 to 254 vCPUs" \
 	--kernel "$VMLINUX" --cpus 300 --no-acpi
@@ -555,7 +605,7 @@ fi
 all_points="vm_created vmm_init_end linux_start_kernel linux_start_user guest_boot_done"
 expect_trace trace-pvh "$all_points" --kernel "$VMLINUX" --initrd "$INITRD" \
 	--cmdline "console=ttyS0 quiet"
-expect_trace trace-bzimage "$all_points" --kernel "$BZIMAGE" --initrd "$INITRD" \
+expect_trace trace-bzimage "$all_points" --no-unpack --kernel "$BZIMAGE" --initrd "$INITRD" \
 	--cmdline "console=ttyS0 quiet"
 [ -n "$cloud" ] && expect_trace trace-debian-kernel "vm_created vmm_init_end linux_start_kernel" \
 	--kernel "$cloud" --initrd "$INITRD" --cmdline "console=ttyS0 quiet" --memory 256M
@@ -571,7 +621,7 @@ if selected trace-breakpoint-stripped; then
 	expect_breakpoint trace-breakpoint-stripped "$bp_stripped" \
 		--kernel "$work/vmlinux.stripped" --initrd "$INITRD" --cmdline "console=ttyS0 quiet"
 fi
-expect_breakpoint trace-breakpoint-bzimage "not used" --kernel "$BZIMAGE" --initrd "$INITRD" \
+expect_breakpoint trace-breakpoint-bzimage "not used" --no-unpack --kernel "$BZIMAGE" --initrd "$INITRD" \
 	--cmdline "console=ttyS0 quiet"
 
 # Bad input: each refused with a message naming the input and the reason.
@@ -599,7 +649,7 @@ expect_error bzimage-old-protocol "kernel '.*': boot protocol 2.09 is too old" \
 expect_error segments-exceed-ram "kernel '.*': segment [0-9]+ .* does not fit in guest RAM.*--memory" \
 	--kernel "$VMLINUX" --memory 16M
 expect_error bzimage-exceeds-ram "kernel '.*' needs .* more --memory" \
-	--kernel "$BZIMAGE" --memory 16M
+	--kernel "$BZIMAGE" --memory 16M --no-unpack
 head -c $((40 * 1024 * 1024)) /dev/zero >"$work/big.cpio"
 expect_error initrd-too-big "initrd '$work/big.cpio' \\(40 MiB\\) does not fit" \
 	--kernel "$VMLINUX" --initrd "$work/big.cpio" --memory 48M
@@ -615,7 +665,7 @@ long=$(printf 'x%.0s' $(seq 1 3000))
 expect_error cmdline-too-long-pvh "command line is too long: 3000 bytes.*2047" \
 	--kernel "$VMLINUX" --cmdline "$long"
 expect_error cmdline-too-long-bzimage "command line is too long: 3000 bytes" \
-	--kernel "$BZIMAGE" --cmdline "$long"
+	--kernel "$BZIMAGE" --cmdline "$long" --no-unpack
 
 # kvm-check: the KVM the tests run on is usable, by the probe's evidence.
 if selected kvm-check-usable; then
