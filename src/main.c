@@ -244,8 +244,6 @@ static bool vm_option(struct vm_config *cfg, int c, const char *arg)
 		break;
 	case 'R': cfg->devs.no_rng = true; break;
 	case 'W': cfg->track_dirty_pages = true; break;
-	case 'Q': cfg->keep_probes = true; break;
-	case 'U': cfg->no_unpack = true; break;
 	case 'M':
 		if (mem_parse_backend(arg, &cfg->mem.backend) < 0)
 			usage_error("--memory-backend '%s': not a backend (anon, memfd or "
@@ -314,6 +312,8 @@ static int parse_run(int argc, char **argv, struct run_options *o)
 		switch (c) {
 		case 'v': cfg->verbose = true; break;
 		case 'K': cfg->no_kvm_check = true; break;
+		case 'Q': cfg->keep_probes = true; break;
+		case 'U': cfg->no_unpack = true; break;
 		case 'a': o->api_sock = optarg; break;
 		case 'F': o->config_file = optarg; break;
 		case 'r': o->restore = optarg; break;
@@ -358,18 +358,21 @@ static void raise_fd_limit(void)
 
 /* Starts the configuration over from Firecracker's defaults (for a config
  * file or the API), keeping the command line's own options: trace,
- * verbose, KVM check. */
+ * verbose, KVM check, how the kernel boots (--keep-probes, --no-unpack). */
 static void firecracker_defaults(struct run_options *o)
 {
 	struct vm_config *c = o->cfg;
 	int trace = c->trace;
 	bool verbose = c->verbose, no_kvm_check = c->no_kvm_check;
+	bool keep_probes = c->keep_probes, no_unpack = c->no_unpack;
 
 	config_free(c);
 	fc_config_init(c);
 	c->trace = trace;
 	c->verbose = verbose;
 	c->no_kvm_check = no_kvm_check;
+	c->keep_probes = keep_probes;
+	c->no_unpack = no_unpack;
 }
 
 static void load_config_file(struct run_options *o)

@@ -150,7 +150,9 @@ static void find_breakpoint_target(struct vm *vm, void *kernel)
  * on the init-exec function of a PVH vmlinux with symbols. */
 static void arm_breakpoint(struct vm *vm, const struct boot_result *r, const char *kernel)
 {
-	if (r->kind != BOOT_PVH || breakpoint_arm(&vm->vcpus[0], r->entry) < 0)
+	/* an unpacked bzImage's kernel is stripped: no symbol to find */
+	if (r->kind != BOOT_PVH || r->unpack == UNPACK_CACHED || r->unpack == UNPACK_MADE ||
+	    breakpoint_arm(&vm->vcpus[0], r->entry) < 0)
 		return;
 	vm->deferred = find_breakpoint_target;
 	vm->deferred_arg = (void *)(uintptr_t)kernel;
@@ -181,8 +183,11 @@ static int build_platform(struct vmm *m, struct boot_config *b, struct err *e)
 		return -1;
 	b->kernel = m->cfg.kernel;
 	b->initrd = m->cfg.initrd[0] ? m->cfg.initrd : NULL;
-	if (!m->cfg.no_unpack && cache_dir("vmlinux", m->unpack_dir, sizeof(m->unpack_dir)) == 0)
+	if (!m->cfg.no_unpack) {
+		if (cache_dir("vmlinux", m->unpack_dir, sizeof(m->unpack_dir)) < 0)
+			m->unpack_dir[0] = '\0';
 		b->unpack_dir = m->unpack_dir;
+	}
 	b->cmdline = guest_cmdline(m, b, e);
 	if (!b->cmdline)
 		return -1;
@@ -280,6 +285,12 @@ int vmm_run(struct vmm *m, void (*started)(struct vm *vm, void *arg), void *arg)
 	status = vm_run(&m->vm);
 	if (m->cfg.trace)
 		trace_report(stderr, m->cfg.trace == 2);
+	/* A PC resets on a triple fault, and so does mote's guest (exit 0); but
+	 * Linux reboots through ACPI or the i8042 here, so a triple fault is
+	 * most often a guest that crashed past its own handlers: always said. */
+	if (!m->cfg.verbose && atomic_load(&m->vm.exit) == VM_EXIT_REBOOT &&
+	    strstr(m->vm.exit_msg, "triple fault"))
+		fprintf(stderr, "mote: %s\n", m->vm.exit_msg);
 	if (m->cfg.verbose)
 		fprintf(stderr,
 		        "mote: %s; unhandled accesses: %llu port I/O, %llu MMIO; the balloon gave "

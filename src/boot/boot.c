@@ -118,35 +118,36 @@ static int decline(struct boot_result *r, const char *why)
 }
 
 /* Boots the ELF kernel inside the bzImage @k through its PVH entry, from
- * the copy in @dir (made now if missing): 1 if it does, 0 if the bzImage is
- * to boot as it is (r->unpack_note says why), -1 if its payload is broken. */
+ * the copy in @dir (made now if missing; "" for no cache folder): 1 if it
+ * does, 0 if the bzImage is to boot as it is (r->unpack_note says why), -1
+ * if its payload does not decompress as it says (the guest's decompressor
+ * would fail on it too). */
 static int load_unpacked(const struct guest_mem *m, const char *dir, const struct image_file *k,
                          const struct bzimage *bz, struct boot_result *r, struct err *e)
 {
 	struct unpack_payload p;
 	struct image_file u;
-	struct elf_image img;
 	struct err why;
-	int made, found = unpack_find(k->data, k->size, bz, k->path, &p, e);
+	int made, found;
 
+	if (!*dir)
+		return decline(r, "no cache folder for its unpacked copy (set MOTE_CACHE, "
+		                  "XDG_CACHE_HOME or HOME)");
+	found = unpack_find(k->data, k->size, bz, k->path, &p, &why);
 	if (found <= 0)
-		return found < 0 ? -1
-		                 : decline(r, "its payload is compressed in a format mote "
-		                              "does not decompress");
-	if (unpack_cache_path(k, dir, r->unpack_path, sizeof(r->unpack_path)) < 0)
-		return decline(r, "no cache path for it");
-	made = unpack_to_cache(k, &p, r->unpack_path, e);
-	if (made == -1)
-		return -1; /* broken: the guest's decompressor would fail too */
+		return decline(r, found < 0 ? why.msg
+		                            : "its payload is compressed in a format mote does not "
+		                              "decompress");
+	if (unpack_cache_path(k, &p, dir, r->unpack_path, sizeof(r->unpack_path)) < 0)
+		return decline(r, "the cache's path for it is too long");
+	made = unpack_to_cache(k, &p, r->unpack_path, &why);
+	if (made == UNPACK_BROKEN)
+		return err_set(e, "%s", why.msg);
 	if (made < 0)
-		return decline(r, e->msg);
+		return decline(r, why.msg);
 	if (image_open(&u, r->unpack_path, "kernel", &why) < 0)
 		return decline(r, why.msg);
-	if (elf_parse(u.data, u.size, k->path, &img, &why) < 0) {
-		image_close(&u);
-		return decline(r, why.msg);
-	}
-	r->kernel_stats = (struct image_stats){0};
+	u.path = k->path; /* errors name the user's file */
 	made = load_elf(m, &u, r, e) < 0 ? -1 : made;
 	image_close(&u);
 	if (made < 0)

@@ -24,8 +24,8 @@ struct boot_config {
 	uint64_t acpi_base;   /* the tables' range, marked ACPI in the memory map */
 	uint64_t acpi_size;
 	/* Where a bzImage's kernel, decompressed on the host, is cached to boot
-	 * through its PVH entry; NULL boots a bzImage as it is (the guest
-	 * decompresses it). */
+	 * through its PVH entry ("" if there is no such folder: said in
+	 * unpack_note); NULL boots a bzImage as it is (the guest decompresses it). */
 	const char *unpack_dir;
 };
 

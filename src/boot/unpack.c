@@ -7,6 +7,7 @@
 #include "unpack.h"
 
 #include "../cachedir.h"
+#include "elf.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -186,10 +188,11 @@ int unpack_decompress(const struct unpack_payload *p, uint8_t *out, const char *
 	return 0;
 }
 
-int unpack_cache_path(const struct image_file *f, const char *cache_dir, char *path, size_t n)
+int unpack_cache_path(const struct image_file *f, const struct unpack_payload *p,
+                      const char *cache_dir, char *path, size_t n)
 {
 	const char *base = strrchr(f->path, '/');
-	uint64_t id[6], h = 0xcbf29ce484222325ULL; /* FNV-1a */
+	uint64_t id[8], h = 0xcbf29ce484222325ULL; /* FNV-1a */
 	struct stat st;
 	int w;
 
@@ -200,12 +203,14 @@ int unpack_cache_path(const struct image_file *f, const char *cache_dir, char *p
 	id[2] = (uint64_t)st.st_size;
 	id[3] = (uint64_t)st.st_mtim.tv_sec * 1000000000ULL + (uint64_t)st.st_mtim.tv_nsec;
 	id[4] = (uint64_t)st.st_ctim.tv_sec * 1000000000ULL + (uint64_t)st.st_ctim.tv_nsec;
-	id[5] = 1; /* the layout of this name; bump to leave old entries behind */
+	id[5] = p->len;
+	id[6] = p->out_size;
+	id[7] = 2; /* the layout of this name; bump to leave old entries behind */
 	for (size_t i = 0; i < sizeof(id); i++)
 		h = (h ^ ((const uint8_t *)id)[i]) * 0x100000001b3ULL;
 	base = base ? base + 1 : f->path;
-	w = snprintf(path, n, "%s/%.64s-%016llx", cache_dir, *base == '.' ? base + 1 : base,
-	             (unsigned long long)h);
+	base += strspn(base, "."); /* a name of its own never hides as a temporary file */
+	w = snprintf(path, n, "%s/%.64s-%016llx", cache_dir, base, (unsigned long long)h);
 	return w > 0 && (size_t)w < n ? 0 : -1;
 }
 
@@ -272,61 +277,142 @@ static int write_all(int fd, const uint8_t *buf, uint64_t len)
 	return 0;
 }
 
-/* What unpack_to_cache returns when the copy cannot be written. */
-#define CANNOT (-2)
-
-/* Sets "kernel '@name': cannot @what @file: <errno>" in @e; CANNOT. */
+/* Sets "kernel '@name': cannot @what @file: <errno>" in @e; UNPACK_CANNOT. */
 static int cannot(struct err *e, const char *name, const char *what, const char *file)
 {
 	err_set(e, "kernel '%s': cannot %s %s: %s", name, what, file, strerror(errno));
-	return CANNOT;
+	return UNPACK_CANNOT;
 }
 
-/* Decompresses @p and writes it to the new file @fd: -1 if @p is broken,
- * CANNOT if it cannot be written. */
+/* Keeps why @path's kernel cannot boot unpacked, in @path.unfit, so that
+ * the next boot of the same file need not decompress it to learn it. */
+static void mark_unfit(const char *path, const char *why)
+{
+	char mark[PATH_MAX];
+	int fd;
+
+	if (snprintf(mark, sizeof(mark), "%s.unfit", path) >= (int)sizeof(mark))
+		return;
+	fd = open(mark, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0444);
+	if (fd < 0)
+		return;
+	if (write_all(fd, (const uint8_t *)why, strlen(why)) < 0)
+		unlink(mark);
+	close(fd);
+}
+
+/* UNPACK_UNFIT with the reason @path.unfit holds, or 0 if there is none. */
+static int read_unfit(const char *path, struct err *e)
+{
+	char mark[PATH_MAX];
+	ssize_t n;
+	int fd;
+
+	if (snprintf(mark, sizeof(mark), "%s.unfit", path) >= (int)sizeof(mark))
+		return 0;
+	fd = open(mark, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return 0;
+	n = read(fd, e->msg, sizeof(e->msg) - 1);
+	close(fd);
+	e->msg[n > 0 ? n : 0] = '\0';
+	return UNPACK_UNFIT;
+}
+
+/* Decompresses @p and writes it to the new file @fd: 0, UNPACK_BROKEN,
+ * UNPACK_UNFIT (an ELF file without the PVH entry: nothing written) or
+ * UNPACK_CANNOT. The file is made read-only and synced before its rename. */
 static int fill(int fd, const struct unpack_payload *p, const char *name, const char *tmp,
                 struct err *e)
 {
 	uint8_t *buf = mmap(NULL, p->out_size, PROT_READ | PROT_WRITE,
 	                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	struct elf_image img;
 	int ret;
 
 	if (buf == MAP_FAILED)
 		return cannot(e, name, "map memory for its unpacked copy", tmp);
 	ret = unpack_decompress(p, buf, name, e);
-	if (!ret && (write_all(fd, buf, p->out_size) < 0 || fchmod(fd, 0644) < 0))
+	if (!ret && elf_parse(buf, p->out_size, name, &img, e) < 0)
+		ret = UNPACK_UNFIT;
+	if (!ret && (write_all(fd, buf, p->out_size) < 0 || fchmod(fd, 0444) < 0 || fsync(fd) < 0))
 		ret = cannot(e, name, "write its unpacked copy", tmp);
 	munmap(buf, p->out_size);
 	return ret;
 }
 
-int unpack_to_cache(const struct image_file *f, const struct unpack_payload *p, const char *path,
-                    struct err *e)
+/* Opens the cache's folder @dir (made if missing) when it is this user's
+ * alone: another user who could write in it could plant a kernel. */
+static int open_dir(const char *dir, const char *name, struct err *e)
+{
+	struct stat st;
+	int fd;
+
+	cache_make_parents(dir);
+	mkdir(dir, 0755);
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return cannot(e, name, "open the cache folder", dir);
+	if (fstat(fd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 022)) {
+		close(fd);
+		return err_set(e,
+		               "kernel '%s': the cache folder %s is not this user's alone (owner "
+		               "%u, mode %03o): not trusted with kernels",
+		               name, dir, (unsigned)st.st_uid, (unsigned)(st.st_mode & 0777)),
+		       UNPACK_CANNOT;
+	}
+	return fd;
+}
+
+/* Fills the cache entry @path from @p while holding the folder's lock: a
+ * mote that waited finds the entry another one made. */
+static int fill_entry(const char *name, const struct unpack_payload *p, const char *path,
+                      struct err *e)
 {
 	int cut = (int)(strrchr(path, '/') - path), fd, ret;
 	char tmp[PATH_MAX];
 	struct stat st;
 
-	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == p->out_size)
+	if (read_unfit(path, e))
+		return UNPACK_UNFIT;
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == p->out_size) {
+		utimensat(AT_FDCWD, path, NULL, 0); /* recently used: pruned last */
 		return 0;
-	cache_make_parents(path);
-	ret = snprintf(tmp, sizeof(tmp), "%.*s/.tmp-XXXXXX", cut, path);
-	if (ret < 0 || (size_t)ret >= sizeof(tmp)) {
+	}
+	if (snprintf(tmp, sizeof(tmp), "%.*s/.tmp-XXXXXX", cut, path) >= (int)sizeof(tmp)) {
 		errno = ENAMETOOLONG;
-		return cannot(e, f->path, "write its unpacked copy in", path);
+		return cannot(e, name, "write its unpacked copy in", path);
 	}
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
-		return cannot(e, f->path, "write its unpacked copy in", tmp);
-	ret = fill(fd, p, f->path, tmp, e);
+		return cannot(e, name, "write its unpacked copy in", tmp);
+	ret = fill(fd, p, name, tmp, e);
 	if (close(fd) < 0 && !ret)
-		ret = cannot(e, f->path, "write its unpacked copy", tmp);
+		ret = cannot(e, name, "write its unpacked copy", tmp);
 	if (!ret && rename(tmp, path) < 0)
-		ret = cannot(e, f->path, "name its unpacked copy", path);
-	if (ret) {
+		ret = cannot(e, name, "name its unpacked copy", path);
+	if (ret)
 		unlink(tmp);
+	if (ret == UNPACK_UNFIT)
+		mark_unfit(path, e->msg);
+	if (ret && ret != UNPACK_CANNOT)
 		return ret;
-	}
 	prune(path);
-	return 1;
+	return ret ? ret : 1;
+}
+
+int unpack_to_cache(const struct image_file *f, const struct unpack_payload *p, const char *path,
+                    struct err *e)
+{
+	char dir[PATH_MAX];
+	int fd, ret;
+
+	snprintf(dir, sizeof(dir), "%.*s", (int)(strrchr(path, '/') - path), path);
+	fd = open_dir(dir, f->path, e);
+	if (fd < 0)
+		return fd;
+	flock(fd, LOCK_EX); /* where the file system has no locks, each mote fills alone */
+	ret = fill_entry(f->path, p, path, e);
+	close(fd);
+	return ret;
 }

@@ -42,15 +42,25 @@ int unpack_find(const uint8_t *file, uint64_t size, const struct bzimage *bz, co
 int unpack_decompress(const struct unpack_payload *p, uint8_t *out, const char *name,
                       struct err *e);
 
-/* The cache file for the bzImage @f: @cache_dir/<file name>-<its identity:
- * device, inode, size, modification and change times>, in @path. */
-int unpack_cache_path(const struct image_file *f, const char *cache_dir, char *path, size_t n);
+/* The cache file for the bzImage @f with payload @p: @cache_dir/<file
+ * name>-<a hash of its identity: device, inode, size, modification and
+ * change times, and the payload's sizes>, in @path; -1 if it does not fit. */
+int unpack_cache_path(const struct image_file *f, const struct unpack_payload *p,
+                      const char *cache_dir, char *path, size_t n);
+
+/* What unpack_to_cache returns when it has no copy to boot. */
+enum {
+	UNPACK_BROKEN = -1, /* the payload does not decompress as it says: refuse the kernel */
+	UNPACK_CANNOT = -2, /* no copy can be written (room, permission, a folder not the user's) */
+	UNPACK_UNFIT = -3,  /* an ELF file without the PVH entry: noted in @path.unfit */
+};
 
 /* Makes sure the cache holds the ELF kernel of @p (from the bzImage @f) at
- * @path: 0 if it did already, 1 if it was decompressed now (written under a
- * temporary name, renamed when whole; the oldest entries past
- * UNPACK_CACHE_KEEP removed); with a message, -1 if the payload is broken,
- * -2 if the copy cannot be written (no room, no permission: not @f's fault). */
+ * @path, under the lock of its folder (which must be this user's alone): 0
+ * if it did already (its time set: pruned last), 1 if it was decompressed
+ * now (written under a temporary name, read-only, synced, renamed; the
+ * oldest entries past UNPACK_CACHE_KEEP removed), or a negative code above
+ * with the message in @e. */
 int unpack_to_cache(const struct image_file *f, const struct unpack_payload *p, const char *path,
                     struct err *e);
 

@@ -8,9 +8,11 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "boot/elf.h"
 #include "boot/unpack.h"
 
 #include <dirent.h>
+#include <elf.h>
 #include <fcntl.h>
 #include <lz4.h>
 #include <lzma.h>
@@ -31,13 +33,48 @@ static char dir[64];
 static const enum unpack_format all[] = {UNPACK_GZIP, UNPACK_XZ, UNPACK_ZSTD, UNPACK_LZ4};
 #define NR_FORMATS (sizeof(all) / sizeof(all[0]))
 
+/* A vmlinux-like file in elf: header, a LOAD and a NOTE program header, the
+ * Xen PVH entry note (of type @note_type), a segment of patterned bytes. */
+static void make_elf(uint32_t note_type)
+{
+	Elf64_Ehdr *eh = (Elf64_Ehdr *)elf;
+	Elf64_Phdr *ph = (Elf64_Phdr *)(elf + sizeof(*eh));
+	Elf64_Nhdr *nh = (Elf64_Nhdr *)(ph + 2);
+	uint32_t entry = 0x1000000;
+
+	memset(elf, 0, sizeof(elf));
+	for (size_t i = 4096; i < sizeof(elf); i++)
+		elf[i] = (uint8_t)((i * 7) ^ (i >> 9));
+	memcpy(eh->e_ident, ELFMAG, SELFMAG);
+	eh->e_ident[EI_CLASS] = ELFCLASS64;
+	eh->e_ident[EI_DATA] = ELFDATA2LSB;
+	eh->e_ident[EI_VERSION] = EV_CURRENT;
+	eh->e_type = ET_EXEC;
+	eh->e_machine = EM_X86_64;
+	eh->e_version = EV_CURRENT;
+	eh->e_phoff = sizeof(*eh);
+	eh->e_ehsize = sizeof(*eh);
+	eh->e_phentsize = sizeof(*ph);
+	eh->e_phnum = 2;
+	ph[0] = (Elf64_Phdr){.p_type = PT_LOAD,
+	                     .p_flags = PF_R | PF_X,
+	                     .p_offset = 4096,
+	                     .p_vaddr = 0xffffffff81000000ULL,
+	                     .p_paddr = 0x1000000,
+	                     .p_filesz = sizeof(elf) - 4096,
+	                     .p_memsz = sizeof(elf) - 4096,
+	                     .p_align = 4096};
+	ph[1] = (Elf64_Phdr){
+	    .p_type = PT_NOTE, .p_offset = (uint8_t *)nh - elf, .p_filesz = 20, .p_align = 4};
+	*nh = (Elf64_Nhdr){.n_namesz = 4, .n_descsz = 4, .n_type = note_type};
+	memcpy(nh + 1, "Xen", 4);
+	memcpy((uint8_t *)(nh + 1) + 4, &entry, 4);
+}
+
 static int setup(void **state)
 {
 	(void)state;
-	memset(elf, 0, sizeof(elf));
-	memcpy(elf, "\177ELF\2\1\1", 7);
-	for (size_t i = 64; i < sizeof(elf); i++)
-		elf[i] = (uint8_t)((i * 7) ^ (i >> 9));
+	make_elf(XEN_ELFNOTE_PHYS32_ENTRY);
 	snprintf(dir, sizeof(dir), "/tmp/mote-unpack-XXXXXX");
 	assert_non_null(mkdtemp(dir));
 	return 0;
@@ -257,92 +294,134 @@ static int count_entries(const char *d, bool hidden)
 	return n;
 }
 
+/* The bzImage file @name in dir with the payload of @fmt in comp (found
+ * into @p), and its cache path under dir/@sub in @path. */
+static void entry(const char *name, const char *sub, enum unpack_format fmt, struct image_file *f,
+                  struct unpack_payload *p, char *path, size_t n)
+{
+	char cache[128];
+	struct err e;
+
+	snprintf(cache, sizeof(cache), "%s/%s", dir, sub);
+	open_file(name, f);
+	assert_int_equal(find(compress_as(fmt, elf, sizeof(elf)), p, &e), 1);
+	assert_int_equal(unpack_cache_path(f, p, cache, path, n), 0);
+}
+
 static void test_cache_made_once_then_reused(void **state)
 {
-	char path[4096], cache[128], again[4096];
+	char path[4096], again[4096], folder[128];
 	struct image_file f;
 	struct unpack_payload p;
 	struct err e;
-	struct stat st;
+	struct stat st, st2;
 	FILE *in;
 
 	(void)state;
-	snprintf(cache, sizeof(cache), "%s/cache/vmlinux", dir);
-	open_file("vmlinuz-1", &f);
-	assert_int_equal(unpack_cache_path(&f, cache, path, sizeof(path)), 0);
-	assert_non_null(strstr(path, "/vmlinuz-1-"));
-	assert_int_equal(find(compress_as(UNPACK_LZ4, elf, sizeof(elf)), &p, &e), 1);
+	entry("vmlinuz-1", "cache/vmlinux", UNPACK_LZ4, &f, &p, path, sizeof(path));
+	assert_non_null(strstr(path, "/cache/vmlinux/vmlinuz-1-"));
 	assert_int_equal(unpack_to_cache(&f, &p, path, &e), 1); /* the folders made too */
-	assert_int_equal(unpack_to_cache(&f, &p, path, &e), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0444);
 	in = fopen(path, "rb");
 	assert_non_null(in);
 	assert_int_equal(fread(out, 1, sizeof(out), in), sizeof(elf));
 	fclose(in);
 	assert_memory_equal(out, elf, sizeof(elf));
-	assert_int_equal(stat(path, &st), 0);
-	assert_int_equal(st.st_mode & 0777, 0644);
-	assert_int_equal(count_entries(cache, true), 0); /* no temporary file left */
+	/* found again: its time set, so that pruning takes it last */
+	assert_int_equal(utimensat(AT_FDCWD, path, (struct timespec[]){{5, 0}, {5, 0}}, 0), 0);
+	assert_int_equal(unpack_to_cache(&f, &p, path, &e), 0);
+	assert_int_equal(stat(path, &st2), 0);
+	assert_true(st2.st_mtime > 5);
+	snprintf(folder, sizeof(folder), "%s/cache/vmlinux", dir);
+	assert_int_equal(count_entries(folder, true), 0); /* no temporary file left */
 	/* the same file changed: another name */
 	assert_int_equal(futimens(f.fd, (struct timespec[]){{1, 0}, {1, 0}}), 0);
-	assert_int_equal(unpack_cache_path(&f, cache, again, sizeof(again)), 0);
+	assert_int_equal(unpack_cache_path(&f, &p, folder, again, sizeof(again)), 0);
 	assert_string_not_equal(path, again);
+	image_close(&f);
+}
+
+static void test_no_pvh_noted_not_kept(void **state)
+{
+	char path[4096], mark[4200];
+	struct image_file f;
+	struct unpack_payload p;
+	struct err e;
+
+	(void)state;
+	make_elf(NT_GNU_BUILD_ID); /* no PVH entry note */
+	entry("vmlinuz-nopvh", "nopvh", UNPACK_GZIP, &f, &p, path, sizeof(path));
+	make_elf(XEN_ELFNOTE_PHYS32_ENTRY);
+	assert_int_equal(unpack_to_cache(&f, &p, path, &e), UNPACK_UNFIT);
+	assert_non_null(strstr(e.msg, "PVH"));
+	assert_int_equal(access(path, F_OK), -1);
+	snprintf(mark, sizeof(mark), "%s.unfit", path);
+	assert_int_equal(access(mark, F_OK), 0);
+	/* the next time from the note, with the same reason */
+	memset(comp, 0, sizeof(comp)); /* the payload is not read again */
+	e.msg[0] = '\0';
+	assert_int_equal(unpack_to_cache(&f, &p, path, &e), UNPACK_UNFIT);
+	assert_non_null(strstr(e.msg, "PVH"));
 	image_close(&f);
 }
 
 static void test_broken_payload_leaves_nothing(void **state)
 {
-	char path[4096], cache[128];
+	char path[4096], folder[128];
 	struct image_file f;
 	struct unpack_payload p;
 	struct err e;
-	size_t n;
 
 	(void)state;
-	snprintf(cache, sizeof(cache), "%s/broken", dir);
-	open_file("vmlinuz-broken", &f);
-	assert_int_equal(unpack_cache_path(&f, cache, path, sizeof(path)), 0);
-	n = compress_as(UNPACK_GZIP, elf, sizeof(elf));
-	comp[n / 2] ^= 0xff;
-	comp[n / 2 + 1] ^= 0xff;
-	assert_int_equal(find(n, &p, &e), 1);
-	assert_int_equal(unpack_to_cache(&f, &p, path, &e), -1);
-	assert_int_equal(access(path, F_OK), -1);
-	assert_int_equal(count_entries(cache, true) + count_entries(cache, false), 0);
+	entry("vmlinuz-broken", "broken", UNPACK_GZIP, &f, &p, path, sizeof(path));
+	comp[p.len / 2] ^= 0xff;
+	comp[p.len / 2 + 1] ^= 0xff;
+	assert_int_equal(unpack_to_cache(&f, &p, path, &e), UNPACK_BROKEN);
+	assert_non_null(strstr(e.msg, "its gzip payload is broken"));
+	snprintf(folder, sizeof(folder), "%s/broken", dir);
+	assert_int_equal(count_entries(folder, true) + count_entries(folder, false), 0);
 	image_close(&f);
 }
 
-static void test_cache_not_writable(void **state)
+static void test_cache_not_usable(void **state)
 {
-	char path[4096], cache[128];
+	char path[4096], folder[128];
 	struct image_file f;
 	struct unpack_payload p;
 	struct err e;
 
 	(void)state;
 	/* the cache's folder is a file: nothing can go under it */
-	snprintf(cache, sizeof(cache), "%s/vmlinuz-1", dir);
-	open_file("vmlinuz-1", &f);
-	assert_int_equal(unpack_cache_path(&f, cache, path, sizeof(path)), 0);
-	assert_int_equal(find(compress_as(UNPACK_GZIP, elf, sizeof(elf)), &p, &e), 1);
-	assert_int_equal(unpack_to_cache(&f, &p, path, &e), -2);
-	assert_non_null(strstr(e.msg, "cannot write its unpacked copy"));
+	entry("vmlinuz-1", "vmlinuz-1", UNPACK_GZIP, &f, &p, path, sizeof(path));
+	assert_int_equal(unpack_to_cache(&f, &p, path, &e), UNPACK_CANNOT);
+	assert_non_null(strstr(e.msg, "cannot open the cache folder"));
+	image_close(&f);
+	/* a folder others may write in: not trusted */
+	entry("vmlinuz-2", "shared", UNPACK_GZIP, &f, &p, path, sizeof(path));
+	snprintf(folder, sizeof(folder), "%s/shared", dir);
+	assert_int_equal(mkdir(folder, 0777), 0);
+	assert_int_equal(chmod(folder, 0777), 0);
+	assert_int_equal(unpack_to_cache(&f, &p, path, &e), UNPACK_CANNOT);
+	assert_non_null(strstr(e.msg, "is not this user's alone"));
+	assert_int_equal(access(path, F_OK), -1);
 	image_close(&f);
 }
 
 static void test_cache_keeps_the_newest(void **state)
 {
-	char path[4096], cache[128], old[4200];
+	char path[4096], folder[128], old[4200];
 	struct image_file f;
 	struct unpack_payload p;
 	struct err e;
 
 	(void)state;
-	snprintf(cache, sizeof(cache), "%s/prune", dir);
-	assert_int_equal(mkdir(cache, 0755), 0);
+	snprintf(folder, sizeof(folder), "%s/prune", dir);
+	assert_int_equal(mkdir(folder, 0755), 0);
 	for (int i = 0; i < UNPACK_CACHE_KEEP + 3; i++) {
 		int fd;
 
-		snprintf(old, sizeof(old), "%s/old-%d", cache, i);
+		snprintf(old, sizeof(old), "%s/old-%d", folder, i);
 		fd = open(old, O_CREAT | O_WRONLY, 0644);
 		assert_true(fd >= 0);
 		/* old-0 the oldest */
@@ -350,15 +429,13 @@ static void test_cache_keeps_the_newest(void **state)
 		                 0);
 		close(fd);
 	}
-	open_file("vmlinuz-new", &f);
-	assert_int_equal(unpack_cache_path(&f, cache, path, sizeof(path)), 0);
-	assert_int_equal(find(compress_as(UNPACK_ZSTD, elf, sizeof(elf)), &p, &e), 1);
+	entry("vmlinuz-new", "prune", UNPACK_ZSTD, &f, &p, path, sizeof(path));
 	assert_int_equal(unpack_to_cache(&f, &p, path, &e), 1);
-	assert_int_equal(count_entries(cache, false), UNPACK_CACHE_KEEP);
+	assert_int_equal(count_entries(folder, false), UNPACK_CACHE_KEEP);
 	assert_int_equal(access(path, F_OK), 0);
-	snprintf(old, sizeof(old), "%s/old-0", cache);
+	snprintf(old, sizeof(old), "%s/old-0", folder);
 	assert_int_equal(access(old, F_OK), -1);
-	snprintf(old, sizeof(old), "%s/old-%d", cache, UNPACK_CACHE_KEEP + 2);
+	snprintf(old, sizeof(old), "%s/old-%d", folder, UNPACK_CACHE_KEEP + 2);
 	assert_int_equal(access(old, F_OK), 0);
 	image_close(&f);
 }
@@ -374,7 +451,8 @@ int main(void)
 	    cmocka_unit_test(test_not_an_elf_file),
 	    cmocka_unit_test(test_cache_made_once_then_reused),
 	    cmocka_unit_test(test_broken_payload_leaves_nothing),
-	    cmocka_unit_test(test_cache_not_writable),
+	    cmocka_unit_test(test_no_pvh_noted_not_kept),
+	    cmocka_unit_test(test_cache_not_usable),
 	    cmocka_unit_test(test_cache_keeps_the_newest),
 	};
 
