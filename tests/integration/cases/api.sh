@@ -193,6 +193,21 @@ if selected api-config-file; then
 	fc_example_config "$work/rootfs.img" >"$work/vm_config.json"
 	expect_boot api-config-file --config-file "$work/vm_config.json"
 fi
+# How the kernel boots is the command line's to say, beside a config file
+# too: its bzImage through the boot protocol with --no-unpack, else through
+# its PVH entry, unpacked.
+if selected api-config-file-no-unpack; then
+	truncate -s 64M "$work/rootfs.img"
+	fc_example_config "$work/rootfs.img" | sed "s|\"$VMLINUX\"|\"$BZIMAGE\"|" >"$work/bz_config.json"
+	run_mote -v --no-unpack --config-file "$work/bz_config.json"
+	if [ $rc -ne 0 ] || ! grep -q "$MARKER" "$out"; then
+		fail api-config-file-no-unpack "no boot (exit $rc)"
+	elif ! grep -q "^mote: bzImage 64-bit boot" "$out"; then
+		fail api-config-file-no-unpack "--no-unpack beside --config-file: not a bzImage boot"
+	else
+		pass api-config-file-no-unpack
+	fi
+fi
 expect_usage api-config-file-and-kernel "describes the VM, and so does --config-file" \
 	--config-file /dev/null --kernel "$VMLINUX"
 if selected api-config-file-bad; then
