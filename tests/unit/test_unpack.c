@@ -263,10 +263,11 @@ static void test_not_an_elf_file(void **state)
 	assert_non_null(strstr(e.msg, "holds no ELF file"));
 }
 
-/* A bzImage file in dir (its content does not matter to the cache). */
+/* A bzImage file in dir (its content does not matter to the cache),
+ * one at a time: @f keeps the path, which lives here until the next. */
 static void open_file(const char *name, struct image_file *f)
 {
-	char path[128];
+	static char path[128];
 	struct err e;
 	int fd;
 
@@ -275,7 +276,7 @@ static void open_file(const char *name, struct image_file *f)
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "bz", 2), 2);
 	close(fd);
-	assert_int_equal(image_open(f, strdup(path), "kernel", &e), 0);
+	assert_int_equal(image_open(f, path, "kernel", &e), 0);
 }
 
 static int count_entries(const char *d, bool hidden)
