@@ -362,6 +362,8 @@ int vm_run(struct vm *vm)
 		pthread_join(vm->vcpus[i].thread, NULL);
 	/* No vCPU kicks a queue any more: the I/O thread can go. */
 	evloop_stop(&vm->io);
+	if (vm->on_stop)
+		vm->on_stop(vm);
 	devices_stop(vm);
 	console_restore();
 	return exit_status(vm, sig);

@@ -20,6 +20,7 @@
 #include "trace.h"
 #include "vcpu.h"
 #include "virtio/blk.h"
+#include "virtio/mmio.h"
 #include "x86/acpi.h"
 #include "x86/breakpoint.h"
 #include "x86/layout.h"
@@ -273,6 +274,14 @@ int vmm_build(struct vmm *m, struct err *e)
 	return 0;
 }
 
+/* -v: a VM stopped from outside (a time limit) may have been waiting on a
+ * queue; its devices' queues say which side was. */
+static void report_queues(struct vm *vm)
+{
+	if (atomic_load(&vm->exit) == VM_EXIT_SIGNAL)
+		virtio_mmio_report(stderr);
+}
+
 int vmm_run(struct vmm *m, void (*started)(struct vm *vm, void *arg), void *arg)
 {
 	struct err e;
@@ -282,6 +291,8 @@ int vmm_run(struct vmm *m, void (*started)(struct vm *vm, void *arg), void *arg)
 	m->vm.started_arg = arg;
 	if (m->cfg.metrics_path[0] && metrics_start_timer(&m->vm.io, &e) < 0)
 		warnx_("%s", e.msg);
+	if (m->cfg.verbose)
+		m->vm.on_stop = report_queues;
 	status = vm_run(&m->vm);
 	if (m->cfg.trace)
 		trace_report(stderr, m->cfg.trace == 2);

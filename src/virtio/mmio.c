@@ -266,6 +266,9 @@ void virtio_mmio_access(struct vcpu *vcpu, uint64_t offset, uint8_t *data, uint3
 	pthread_mutex_unlock(&d->lock);
 }
 
+/* The devices set up, by slot: for virtio_mmio_report. */
+static struct virtio_mmio *devices[VIRTIO_MMIO_SLOTS];
+
 static const uint8_t slot_irqs[VIRTIO_MMIO_SLOTS] = {5,  6,  7,  9,  10, 11, 13, 14, 15,
                                                      16, 17, 18, 19, 20, 21, 22, 23};
 
@@ -356,6 +359,8 @@ int virtio_mmio_init(struct virtio_mmio *d, struct vm *vm, int slot, const struc
 	d->opaque = opaque;
 	d->vm = vm;
 	d->slot = slot;
+	if (slot >= 0 && slot < VIRTIO_MMIO_SLOTS)
+		devices[slot] = d;
 	d->irq = virtio_mmio_irq(slot);
 	d->irq_fd = -1;
 	for (int q = 0; q < VIRTIO_MAX_QUEUES; q++)
@@ -370,6 +375,8 @@ int virtio_mmio_init(struct virtio_mmio *d, struct vm *vm, int slot, const struc
 
 void virtio_mmio_close(struct virtio_mmio *d)
 {
+	if (d->slot >= 0 && d->slot < VIRTIO_MMIO_SLOTS && devices[d->slot] == d)
+		devices[d->slot] = NULL;
 	for (int q = 0; q < VIRTIO_MAX_QUEUES; q++) {
 		if (d->kick[q].src.fd < 0)
 			continue;
@@ -619,4 +626,41 @@ void virtio_mmio_resume(struct virtio_mmio *d)
 			raise(d, 0);
 	}
 	pthread_mutex_unlock(&d->lock);
+}
+
+/* One line on queue @i of @d: the device's indices beside the rings'. */
+static void report_queue(FILE *out, const struct virtio_mmio *d, int i)
+{
+	const struct virtq *q = &d->q[i];
+	const struct guest_mem *m = &d->vm->mem;
+	const uint8_t *avail = guest_ptr(m, q->avail, 6ULL + 2ULL * q->size);
+	const uint8_t *used = guest_ptr(m, q->used, 6ULL + 8ULL * q->size);
+	uint16_t a_idx = 0, u_idx = 0, used_event = 0, avail_event = 0;
+
+	if (!avail || !used)
+		return;
+	memcpy(&a_idx, avail + 2, 2);
+	memcpy(&used_event, avail + 4 + 2ULL * q->size, 2);
+	memcpy(&u_idx, used + 2, 2);
+	memcpy(&avail_event, used + 4 + 8ULL * q->size, 2);
+	fprintf(out,
+	        "mote: virtio-%s (slot %d) queue %d: driver's avail %u, device took %u; used %u "
+	        "(ring %u); used_event %u, avail_event %u; isr 0x%x\n",
+	        d->ops->name, d->slot, i, a_idx, q->last_avail, q->used_idx, u_idx, used_event,
+	        avail_event, d->isr);
+}
+
+void virtio_mmio_report(FILE *out)
+{
+	for (int s = 0; s < VIRTIO_MMIO_SLOTS; s++) {
+		struct virtio_mmio *d = devices[s];
+
+		if (!d || !(d->status & VIRTIO_STATUS_DRIVER_OK))
+			continue;
+		pthread_mutex_lock(&d->lock);
+		for (int i = 0; i < d->ops->nr_queues && i < VIRTIO_MAX_QUEUES; i++)
+			if (d->q[i].ready)
+				report_queue(out, d, i);
+		pthread_mutex_unlock(&d->lock);
+	}
 }

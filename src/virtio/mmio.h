@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Device slots: slot i is 4 KiB at VIRTIO_MMIO_BASE + i * 4 KiB, on the
  * i-th IRQ of virtio_mmio_irq(); the guest learns them from the DSDT (or,
@@ -82,6 +83,10 @@ struct virtio_mmio {
 	struct virtq q[VIRTIO_MAX_QUEUES];
 	uint8_t config[64];
 };
+
+/* Prints, for every queue of every device the driver set up, the indices of
+ * the device and of the rings (what a stalled queue is waiting for). */
+void virtio_mmio_report(FILE *out);
 
 /* Takes the next free device slot of @vm; -1 (naming the limit) if all
  * are taken. Call from a device's plan hook. */
