@@ -23,6 +23,7 @@
 #include "virtio/mmio.h"
 #include "x86/acpi.h"
 #include "x86/breakpoint.h"
+#include "x86/irq_report.h"
 #include "x86/layout.h"
 #include "x86/mptable.h"
 
@@ -275,11 +276,14 @@ int vmm_build(struct vmm *m, struct err *e)
 }
 
 /* -v: a VM stopped from outside (a time limit) may have been waiting on a
- * queue; its devices' queues say which side was. */
+ * queue or an interrupt; its devices' queues say which side was, its vCPUs'
+ * and IOAPIC's state whether an interrupt was on its way. */
 static void report_queues(struct vm *vm)
 {
-	if (atomic_load(&vm->exit) == VM_EXIT_SIGNAL)
-		virtio_mmio_report(stderr);
+	if (atomic_load(&vm->exit) != VM_EXIT_SIGNAL)
+		return;
+	virtio_mmio_report(stderr);
+	irq_report(stderr, vm);
 }
 
 int vmm_run(struct vmm *m, void (*started)(struct vm *vm, void *arg), void *arg)

@@ -645,9 +645,9 @@ static void report_queue(FILE *out, const struct virtio_mmio *d, int i)
 	memcpy(&avail_event, used + 4 + 8ULL * q->size, 2);
 	fprintf(out,
 	        "mote: virtio-%s (slot %d) queue %d: driver's avail %u, device took %u; used %u "
-	        "(ring %u); used_event %u, avail_event %u; isr 0x%x\n",
+	        "(ring %u); used_event %u, avail_event %u; isr 0x%x, GSI %u\n",
 	        d->ops->name, d->slot, i, a_idx, q->last_avail, q->used_idx, u_idx, used_event,
-	        avail_event, d->isr);
+	        avail_event, d->isr, d->irq);
 }
 
 void virtio_mmio_report(FILE *out)

@@ -389,10 +389,15 @@ test_signal() {
 	kill -KILL $pid 2>/dev/null && echo "mote ignored SIGTERM for 30 s" >>"$out"
 	wait $pid
 	rc=$?
-	if [ $rc -eq 143 ] && grep -q "stopped by signal" "$out"; then
-		pass "$name"
-	else
+	# -v: each queue's indices, each vCPU's and the IOAPIC's interrupt state
+	if [ $rc -ne 143 ] || ! grep -q "stopped by signal" "$out"; then
 		fail "$name" "exit $rc, expected 143 with 'stopped by signal'"
+	elif ! grep -qE "^mote: virtio-rng \(slot [0-9]+\) queue 0: driver's avail [0-9]+, device took [0-9]+; .*GSI [0-9]+$" "$out" ||
+		! grep -qE "^mote: vCPU 0: (halted|runnable) at rip 0x[0-9a-f]+, interrupts (on|off)" "$out" ||
+		! grep -qE "^mote: IOAPIC:( pin [0-9]+ vector 0x[0-9a-f]{2} (edge|level)[^;]*;)+$" "$out"; then
+		fail "$name" "-v did not report the queues, vCPUs and IOAPIC at the stop"
+	else
+		pass "$name"
 	fi
 }
 

@@ -6,6 +6,8 @@
 # the command that makes one.
 
 NET_MIB=${NET_MIB:-100}
+# NET_MOTE_ARGS: more mote options for net-ping-tcp's VM (experiments:
+# e.g. --memory-backend hugetlb).
 
 expect_error net-tap-missing \
 	"--net tap=mote-nosuch0: no such tap device: create it with \`ip tuntap add mote-nosuch0 mode tap\`" \
@@ -116,7 +118,7 @@ test_net_tcp() {
 	# see docs/testing.md). This test is the network's; -v says why mote
 	# stopped, should a run fail.
 	MOTE=$work/mote-in-ns TIMEOUT=$((TIMEOUT * 3)) run_script "$name" "$work/net-guest.sh" \
-		--net "tap=tap0,mac=$mac" --no-balloon -v
+		--net "tap=tap0,mac=$mac" --no-balloon -v ${NET_MOTE_ARGS:-}
 	# Both ends are done once the guest is, or never will be.
 	for _ in $(seq 1 10); do
 		net_alive "${pids[@]}" || break
