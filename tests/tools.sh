@@ -98,25 +98,33 @@ else
 	echo "SKIP kvm-check-no-permission: cannot make a device node, or user nobody cannot run build/mote"
 fi
 
-# The integration runner takes a second run of a test whose guest triple-
-# faulted under the nested runner, and only there: a fake mote that
-# triple-faults the first FAILS times it is called (each run.sh asks its
-# --version first).
-printf '#!/bin/sh\nc=$(cat "%s/count" 2>/dev/null || echo 0)\necho $((c + 1)) >"%s/count"\nif [ "$c" -lt "$FAILS" ]; then echo "mote: guest reset (triple fault)"; exit 1; fi\necho MOTE-GUEST-INIT-OK\n' \
+# The integration runner runs again, at the end, a test whose guest
+# triple-faulted or made no progress until the time limit under the nested
+# runner, and only there: a fake mote whose first FAILS runs fail that way
+# (MODE triple or stall); its --version always answers.
+printf '#!/bin/sh\n[ "$1" = run ] || { echo "mote 0.0-fake"; exit 0; }\nc=$(cat "%s/count" 2>/dev/null || echo 0)\necho $((c + 1)) >"%s/count"\nif [ "$c" -lt "$FAILS" ]; then\n\t[ "$MODE" = stall ] && exec sleep 30\n\techo "mote: guest reset (triple fault)"; exit 1\nfi\necho MOTE-GUEST-INIT-OK\n' \
 	"$work" "$work" >"$work/fakemote"
 chmod +x "$work/fakemote"
-flaky() { # FAILS NESTED: run.sh pvh-vmlinux on the fake mote, in $work/out, status $rc
+flaky() { # FAILS NESTED [MODE]: run.sh pvh-vmlinux on the fake mote, in $work/out, status $rc
 	rm -f "$work/count"
-	FAILS=$1 MOTE_IN_NESTED=$2 MOTE=$work/fakemote tests/integration/run.sh pvh-vmlinux >"$work/out" 2>&1
+	FAILS=$1 MOTE_IN_NESTED=$2 MODE=${3:-triple} TEST_TIMEOUT=3 MOTE=$work/fakemote \
+		tests/integration/run.sh pvh-vmlinux >"$work/out" 2>&1
 	rc=$?
 }
-flaky 2 1
-check integration-nested-flake-second-run '[ $rc -eq 0 ] && grep -q "^RETRY pvh-vmlinux" "$work/out" &&
-	grep -q "^PASS pvh-vmlinux (second run, after a nested triple fault)" "$work/out" &&
+flaky 1 1
+check integration-nested-flake-second-run '[ $rc -eq 0 ] && grep -q "^RETRY pvh-vmlinux: .*the guest triple-faulted" "$work/out" &&
+	grep -q "^PASS pvh-vmlinux (run 2, after a nested runner.s flake)" "$work/out" &&
 	grep -q "^integration: 1 passed, 0 failed" "$work/out"'
-flaky 4 1
-check integration-nested-flake-twice-fails '[ $rc -eq 1 ] && grep -q "^FAIL pvh-vmlinux: failed again in a second run" "$work/out"'
-flaky 2 ""
+flaky 2 1
+check integration-nested-flake-third-run '[ $rc -eq 0 ] && grep -q "^PASS pvh-vmlinux (run 3, after a nested runner.s flake)" "$work/out" &&
+	grep -q "^integration: 1 passed, 0 failed" "$work/out"'
+flaky 3 1
+check integration-nested-flake-every-run-fails '[ $rc -eq 1 ] && grep -q "^FAIL pvh-vmlinux: failed in all 3 runs" "$work/out" &&
+	grep -q "^integration: 0 passed, 1 failed" "$work/out"'
+flaky 1 1 stall
+check integration-nested-stall-second-run '[ $rc -eq 0 ] && grep -q "^RETRY pvh-vmlinux: .*made no progress until the time limit" "$work/out" &&
+	grep -q "^PASS pvh-vmlinux (run 2, after a nested runner.s flake)" "$work/out"'
+flaky 1 ""
 check integration-triple-fault-fails-outside-nested '[ $rc -eq 1 ] && ! grep -q "^RETRY" "$work/out" &&
 	grep -q "^FAIL pvh-vmlinux: mote exited 1" "$work/out"'
 
