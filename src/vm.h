@@ -60,10 +60,10 @@ struct vm {
 	struct evloop io;          /* the I/O thread's loop: every device's fds */
 	struct vm_devices *devs;   /* what the user asked for: disks, nets, vsock, rng */
 	uint64_t balloon_returned; /* bytes the balloon gave back, at stop */
-	/* Work that waits until the vCPUs run; called once by vm_run. */
 	/* Called when the vCPUs and the I/O thread have stopped, before the
 	 * devices do (NULL: nothing): what they were doing can still be read. */
 	void (*on_stop)(struct vm *vm);
+	/* Work that waits until the vCPUs run; called once by vm_run. */
 	void (*deferred)(struct vm *vm, void *arg);
 	void *deferred_arg;
 	/* Told once the vCPUs run (the API answers InstanceStart); may be NULL. */

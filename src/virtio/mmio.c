@@ -632,22 +632,15 @@ void virtio_mmio_resume(struct virtio_mmio *d)
 static void report_queue(FILE *out, const struct virtio_mmio *d, int i)
 {
 	const struct virtq *q = &d->q[i];
-	const struct guest_mem *m = &d->vm->mem;
-	const uint8_t *avail = guest_ptr(m, q->avail, 6ULL + 2ULL * q->size);
-	const uint8_t *used = guest_ptr(m, q->used, 6ULL + 8ULL * q->size);
-	uint16_t a_idx = 0, u_idx = 0, used_event = 0, avail_event = 0;
+	struct virtq_rings r;
 
-	if (!avail || !used)
+	if (virtq_read_rings(q, &d->vm->mem, &r) < 0)
 		return;
-	memcpy(&a_idx, avail + 2, 2);
-	memcpy(&used_event, avail + 4 + 2ULL * q->size, 2);
-	memcpy(&u_idx, used + 2, 2);
-	memcpy(&avail_event, used + 4 + 8ULL * q->size, 2);
 	fprintf(out,
 	        "mote: virtio-%s (slot %d) queue %d: driver's avail %u, device took %u; used %u "
 	        "(ring %u); used_event %u, avail_event %u; isr 0x%x, GSI %u\n",
-	        d->ops->name, d->slot, i, a_idx, q->last_avail, q->used_idx, u_idx, used_event,
-	        avail_event, d->isr, d->irq);
+	        d->ops->name, d->slot, i, r.avail_idx, q->last_avail, q->used_idx, r.used_idx,
+	        r.used_event, r.avail_event, d->isr, d->irq);
 }
 
 void virtio_mmio_report(FILE *out)

@@ -195,6 +195,20 @@ bool virtq_has_avail(const struct virtq *q, const struct guest_mem *m)
 	return avail && avail_idx(q, avail) != q->last_avail;
 }
 
+int virtq_read_rings(const struct virtq *q, const struct guest_mem *m, struct virtq_rings *r)
+{
+	const uint8_t *avail = guest_ptr(m, q->avail, AVAIL_SIZE(q->size));
+	const uint8_t *used = guest_ptr(m, q->used, USED_SIZE(q->size));
+
+	if (!avail || !used)
+		return -1;
+	r->avail_idx = load16(avail + 2);
+	r->used_event = load16(avail + 4 + 2ULL * q->size);
+	r->used_idx = load16(used + 2);
+	r->avail_event = load16(used + 4 + 8ULL * q->size);
+	return 0;
+}
+
 bool virtq_need_interrupt(const struct virtq *q, const struct guest_mem *m, uint16_t old)
 {
 	const uint8_t *avail = guest_ptr(m, q->avail, AVAIL_SIZE(q->size));

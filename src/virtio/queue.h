@@ -61,6 +61,15 @@ bool virtq_need_interrupt(const struct virtq *q, const struct guest_mem *m, uint
 /* Whether chains are waiting in the avail ring (none taken yet). */
 bool virtq_has_avail(const struct virtq *q, const struct guest_mem *m);
 
+/* The ring's side of queue @q, as the driver left it. */
+struct virtq_rings {
+	uint16_t avail_idx, used_idx, used_event, avail_event;
+};
+
+/* Reads @q's avail and used indices and both event indices from guest RAM
+ * @m into @r; -1 if a ring lies outside it. */
+int virtq_read_rings(const struct virtq *q, const struct guest_mem *m, struct virtq_rings *r);
+
 /* Fills the used ring entry of chain @head (@written bytes) without
  * showing it to the driver: virtq_publish (or the next virtq_push) does,
  * for every entry filled so far at once, so that the chains of one

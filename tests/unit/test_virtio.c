@@ -273,6 +273,31 @@ static void test_indirect_hostile(void **state)
 	assert_pop_fails(64, "outside");
 }
 
+static void test_read_rings(void **state)
+{
+	struct virtq_buf bufs[4];
+	struct virtq_rings r;
+	struct err e;
+	uint16_t head, ev = 7;
+	struct virtq out = q;
+
+	(void)state;
+	q.event_idx = true;
+	set_desc(0, BUF, 16, 0, 0);
+	offer(0, 0, 1);
+	memcpy((uint8_t *)guest_ptr(m, AVAIL, 6 + 2 * QSIZE) + 4 + 2 * QSIZE, &ev, 2);
+	assert_int_equal(virtq_pop(&q, m, bufs, 4, &head, &e), 1);
+	assert_int_equal(virtq_push(&q, m, head, 0, &e), 0);
+	assert_int_equal(virtq_read_rings(&q, m, &r), 0);
+	assert_int_equal(r.avail_idx, 1);
+	assert_int_equal(r.used_idx, 1);
+	assert_int_equal(r.used_event, 7);
+	assert_int_equal(r.avail_event, 1);
+	/* a used ring past the end of RAM: nothing read */
+	out.used = 16 * MiB - 8;
+	assert_int_equal(virtq_read_rings(&out, m, &r), -1);
+}
+
 static void test_event_idx(void **state)
 {
 	struct virtq_buf bufs[4];
@@ -634,6 +659,7 @@ int main(void)
 	    T(test_indirect_refused),
 	    T(test_indirect_chain),
 	    T(test_indirect_hostile),
+	    T(test_read_rings),
 	    T(test_event_idx),
 	    T(test_buffer_outside_ram),
 	    T(test_check),
